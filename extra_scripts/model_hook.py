@@ -1,0 +1,1 @@
+Import("env")  # noqa: F821  (SCons)

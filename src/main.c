@@ -1,0 +1,2 @@
+#include <avr/io.h>
+int main(void) { for (;;) {} }
