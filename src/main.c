@@ -1,2 +1,305 @@
+/*
+ * tinybeat firmware: classifies heartbeats streamed over UART0 with the
+ * generated integer model (include/tinybeat_model.h).
+ *
+ * Framed protocol (lib/tbproto, README "Serial protocol"): INFO, INFER, STATS,
+ * RESET_STATS; every byte from the UART is treated as hostile. Between frames
+ * the MCU sleeps (idle, woken by UART receive); the watchdog stays on and only
+ * the main loop feeds it. LEDs: normal / abnormal for the last beat.
+ */
+#include <avr/interrupt.h>
 #include <avr/io.h>
-int main(void) { for (;;) {} }
+#include <avr/pgmspace.h>
+#include <avr/sleep.h>
+#include <avr/wdt.h>
+#include <util/atomic.h>
+
+#include "board.h"
+#include "tbavr.h"
+#include "tbproto.h"
+#include "tinybeat.h"
+#include "tinybeat_model.h"
+#include "uart.h"
+
+#if TB_MODEL_N_INPUTS > TBP_MAX_PAYLOAD
+#error "the model takes more inputs than one INFER frame can carry"
+#endif
+
+#define FIRMWARE_VERSION "0.1.0"
+/* A frame whose bytes stop arriving is abandoned after this many Timer2 ticks (16.4 ms each). */
+#define FRAME_TIMEOUT_TICKS 8u
+
+static tbp_parser_t g_parser;
+static uint8_t g_expected_seq;
+
+static struct {
+	uint32_t count, min, max;
+	uint64_t sum;
+} g_stats;
+
+static volatile uint8_t g_ticks;      /* Timer2 ticks since the last received byte */
+static volatile uint8_t g_wdt_fired;  /* the watchdog interrupt woke us: feed it from the main loop */
+
+/* ---- watchdog: interrupt first (main loop proves it runs), reset on a second timeout ---- */
+uint8_t g_reset_cause __attribute__((section(".noinit")));
+
+void wdt_early_off(void) __attribute__((naked, used, section(".init3")));
+void wdt_early_off(void)
+{
+	g_reset_cause = MCUSR;
+	MCUSR = 0;
+	wdt_disable();
+}
+
+ISR(WDT_vect) { g_wdt_fired = 1; }
+
+static void watchdog_arm(void)
+{
+	/* 2 s, interrupt + system reset mode: the ISR only flags; the main loop re-arms. */
+	wdt_reset();
+	ATOMIC_BLOCK(ATOMIC_RESTORESTATE)
+	{
+		WDTCSR = _BV(WDCE) | _BV(WDE);
+		WDTCSR = _BV(WDIE) | _BV(WDE) | _BV(WDP2) | _BV(WDP1) | _BV(WDP0);
+	}
+}
+
+/* ---- frame timeout tick: Timer2 runs only while a frame is half received ---- */
+ISR(TIMER2_OVF_vect)
+{
+	if (g_ticks < 255u)
+		g_ticks++;
+}
+
+static void frame_timer(uint8_t on)
+{
+	g_ticks = 0;
+	if (on) {
+		TCNT2 = 0;
+		TIMSK2 = _BV(TOIE2);
+		TCCR2B = _BV(CS22) | _BV(CS21) | _BV(CS20); /* clk/1024 */
+	} else {
+		TCCR2B = 0;
+		TIMSK2 = 0;
+	}
+}
+
+/* ---- replies: written byte by byte with a running CRC, no transmit buffer ---- */
+static void send_frame(uint8_t type, uint8_t seq, uint8_t error, const uint8_t *payload, uint8_t size)
+{
+	const uint8_t head[4] = { size, type, seq, error };
+	uint16_t crc = TBP_CRC_INIT;
+	uart_write(TBP_PREAMBLE0);
+	uart_write(TBP_PREAMBLE1);
+	for (uint8_t i = 0; i < 4; i++) {
+		crc = tbp_crc16_update(crc, head[i]);
+		uart_write(head[i]);
+	}
+	for (uint8_t i = 0; i < size; i++) {
+		crc = tbp_crc16_update(crc, payload[i]);
+		uart_write(payload[i]);
+	}
+	uart_write((uint8_t)crc);
+	uart_write((uint8_t)(crc >> 8));
+}
+
+static void send_error(uint8_t seq, uint8_t error, uint8_t request_type)
+{
+	send_frame(TBP_ERROR, seq, error, &request_type, 1);
+}
+
+static void leds_show(uint8_t abnormal)
+{
+	BOARD_LED_PORT = (uint8_t)((BOARD_LED_PORT & ~(BOARD_LED_NORMAL | BOARD_LED_ABNORMAL)) |
+	                           (abnormal ? BOARD_LED_ABNORMAL : BOARD_LED_NORMAL));
+}
+
+/* ---- requests ---- */
+static void handle_infer(const tbp_frame_t *f)
+{
+	int32_t score;
+	uint8_t out[TBP_INFER_REPLY_SIZE];
+	tbavr_cycles_init();
+	const uint32_t overhead = tbavr_cycles_overhead();
+	const uint32_t t0 = tbavr_cycles_now();
+	const uint8_t klass = tb_model_predict(&tb_model, f->payload, &score);
+	const uint32_t cycles = tbavr_cycles_now() - t0 - overhead;
+	tbavr_cycles_off();
+
+	g_stats.count++;
+	g_stats.sum += cycles;
+	if (g_stats.count == 1 || cycles < g_stats.min)
+		g_stats.min = cycles;
+	if (cycles > g_stats.max)
+		g_stats.max = cycles;
+	leds_show(klass);
+
+	out[0] = klass;
+	tbp_put_u32(out + 1, (uint32_t)score);
+	tbp_put_u32(out + 5, cycles);
+	send_frame(TBP_INFER | TBP_REPLY, f->seq, TBP_OK, out, sizeof(out));
+}
+
+static uint16_t ram_total(void) { return (uint16_t)(RAMEND + 1 - RAMSTART); }
+
+static void handle_stats(const tbp_frame_t *f)
+{
+	uint8_t out[TBP_STATS_REPLY_SIZE];
+	const uint16_t stack = tbavr_stack_max_used();
+	tbp_put_u32(out + 0, g_stats.count);
+	tbp_put_u32(out + 4, g_stats.min);
+	tbp_put_u32(out + 8, g_stats.count ? (uint32_t)(g_stats.sum / g_stats.count) : 0);
+	tbp_put_u32(out + 12, g_stats.max);
+	tbp_put_u16(out + 16, stack);
+	tbp_put_u16(out + 18, (uint16_t)(ram_total() - tbavr_static_ram() - stack));
+	send_frame(TBP_STATS | TBP_REPLY, f->seq, TBP_OK, out, sizeof(out));
+}
+
+static const char k_name[] PROGMEM = TB_MODEL_NAME;
+static const char k_version[] PROGMEM = FIRMWARE_VERSION "/" TB_MODEL_VERSION;
+static const uint8_t k_fingerprint[TBP_FINGERPRINT_SIZE] PROGMEM = TB_MODEL_FINGERPRINT_BYTES;
+
+static uint8_t copy_string_P(uint8_t *dst, const char *src, uint8_t cap)
+{
+	uint8_t n = 0;
+	char c;
+	while (n < cap && (c = (char)pgm_read_byte(src + n)))
+		dst[n++] = (uint8_t)c;
+	return n;
+}
+
+static void handle_info(const tbp_frame_t *f)
+{
+	uint8_t out[TBP_INFO_REPLY_FIXED_SIZE + 2 + 2 * 32];
+	out[0] = TBP_PROTO_VERSION;
+	out[1] = TB_MODEL_FAMILY;
+	tbp_put_u16(out + 2, TB_MODEL_N_INPUTS);
+	tbp_put_u32(out + 4, TB_MODEL_FLASH_BYTES);
+	tbp_put_u16(out + 8, TB_MODEL_RAM_BYTES);
+	tbp_put_u16(out + 10, tbavr_static_ram());
+	tbp_put_u32(out + 12, F_CPU);
+	memcpy_P(out + 16, k_fingerprint, TBP_FINGERPRINT_SIZE);
+	uint8_t n = 24;
+	const uint8_t name_len = copy_string_P(out + n + 1, k_name, 32);
+	out[n] = name_len;
+	n = (uint8_t)(n + 1 + name_len);
+	const uint8_t version_len = copy_string_P(out + n + 1, k_version, 32);
+	out[n] = version_len;
+	n = (uint8_t)(n + 1 + version_len);
+	send_frame(TBP_INFO | TBP_REPLY, f->seq, TBP_OK, out, n);
+}
+
+static void handle_frame(const tbp_frame_t *f)
+{
+	uint8_t expect_size;
+	switch (f->type) {
+	case TBP_INFO:
+	case TBP_STATS:
+	case TBP_RESET_STATS:
+		expect_size = 0;
+		break;
+	case TBP_INFER:
+		expect_size = TB_MODEL_N_INPUTS;
+		break;
+	default:
+		send_error(f->seq, TBP_E_TYPE, f->type);
+		return;
+	}
+	if (!tbp_check_sequence(&g_expected_seq, f->seq)) {
+		send_error(f->seq, TBP_E_SEQUENCE, f->type);
+		return;
+	}
+	if (f->size != expect_size) {
+		send_error(f->seq, TBP_E_PAYLOAD, f->type);
+		return;
+	}
+	switch (f->type) {
+	case TBP_INFO:
+		handle_info(f);
+		break;
+	case TBP_INFER:
+		handle_infer(f);
+		break;
+	case TBP_STATS:
+		handle_stats(f);
+		break;
+	default: /* TBP_RESET_STATS */
+		g_stats.count = g_stats.min = g_stats.max = 0;
+		g_stats.sum = 0;
+		send_frame(TBP_RESET_STATS | TBP_REPLY, f->seq, TBP_OK, 0, 0);
+		break;
+	}
+}
+
+static void on_byte(uint8_t byte)
+{
+	const uint8_t was_busy = tbp_parser_busy(&g_parser);
+	switch (tbp_parser_feed(&g_parser, byte)) {
+	case TBP_EV_FRAME:
+		handle_frame(&g_parser.frame);
+		break;
+	case TBP_EV_BAD_CRC:
+		send_error(g_parser.frame.seq, TBP_E_CRC, g_parser.frame.type);
+		break;
+	case TBP_EV_BAD_LENGTH:
+		send_error(0, TBP_E_LENGTH, 0);
+		break;
+	default:
+		break;
+	}
+	const uint8_t busy = tbp_parser_busy(&g_parser);
+	if (busy)
+		g_ticks = 0;
+	if (busy != was_busy)
+		frame_timer(busy);
+}
+
+static void banner(void)
+{
+	uart_print_P(PSTR("\r\ntinybeat " FIRMWARE_VERSION ": heartbeat classifier, model " TB_MODEL_NAME
+	                  " (" TB_MODEL_FINGERPRINT "), "));
+	uart_print_uint(TB_MODEL_N_INPUTS);
+	uart_print_P(PSTR(" inputs, "));
+	uart_print_uint(TB_MODEL_FLASH_BYTES);
+	uart_print_P(PSTR(" B model flash, "));
+	uart_print_uint(tbavr_static_ram());
+	uart_print_P(PSTR(" B static RAM"));
+	if (g_reset_cause & _BV(WDRF))
+		uart_print_P(PSTR(", restarted by the watchdog"));
+	uart_print_P(PSTR(".\r\nSend framed requests (A5 5A ...), see README 'Serial protocol'.\r\n"));
+}
+
+int main(void)
+{
+	BOARD_LED_DDR |= BOARD_LED_NORMAL | BOARD_LED_ABNORMAL;
+	uart_init(BOARD_UART_BAUD);
+	tbp_parser_init(&g_parser);
+	watchdog_arm();
+	sei();
+	banner();
+	set_sleep_mode(SLEEP_MODE_IDLE);
+
+	for (;;) {
+		uint8_t byte;
+		while (uart_read(&byte))
+			on_byte(byte);
+		if (g_wdt_fired) {
+			g_wdt_fired = 0;
+			watchdog_arm();
+		}
+		if (g_ticks >= FRAME_TIMEOUT_TICKS && tbp_parser_busy(&g_parser)) {
+			tbp_parser_reset(&g_parser);
+			frame_timer(0);
+			send_error(0, TBP_E_TIMEOUT, 0);
+		}
+		wdt_reset();
+		cli();
+		if (!uart_available() && !g_wdt_fired) {
+			sleep_enable();
+			sei();
+			sleep_cpu(); /* an interrupt (UART, Timer2, watchdog) wakes us */
+			sleep_disable();
+		}
+		sei();
+	}
+}

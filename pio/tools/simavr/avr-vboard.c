@@ -97,6 +97,28 @@ static void feed_input(vboard_t *vb, avr_irq_t *rx_irq)
 	}
 }
 
+static vboard_t *g_vb; /* for the sleep callback */
+
+/*
+ * The MCU sleeps until its next timer event: wait for it in real time, but wake
+ * as soon as the host sends a byte (simavr's own callback would sleep blindly,
+ * up to a watchdog period, before a waiting request is even read).
+ */
+static void vboard_sleep(avr_t *avr, avr_cycle_count_t how_long)
+{
+	vboard_t *vb = g_vb;
+	flush_out(vb);
+	const unsigned long long usec = (unsigned long long)how_long * 1000000ULL / avr->frequency;
+	if (usec < 1000)
+		return; /* shorter than poll's resolution: let simulated time run ahead */
+	if (vb->in_fd >= 0) {
+		struct pollfd p = { .fd = vb->in_fd, .events = POLLIN };
+		poll(&p, 1, (int)(usec / 1000ULL));
+	} else {
+		usleep(usec > 100000ULL ? 100000U : (useconds_t)usec);
+	}
+}
+
 static double wall_seconds(void)
 {
 	struct timespec ts;
@@ -187,6 +209,8 @@ int main(int argc, char **argv)
 	avr_load_firmware(avr, &fw);
 
 	vboard_t vb = { .avr = avr, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .rx_ready = 1 };
+	g_vb = &vb;
+	avr->sleep = vboard_sleep;
 	if (use_pty) {
 		int fd = open_pty(pty_link);
 		if (fd < 0)
@@ -232,6 +256,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		if ((++steps & 0x3ff) == 0) {
+			if (vb.out_len)
+				flush_out(&vb); /* binary replies carry no newline */
 			feed_input(&vb, rx_irq);
 			if (g_stop) {
 				status = 1;
@@ -248,6 +274,8 @@ int main(int argc, char **argv)
 				break;
 			}
 		} else if (state == cpu_Sleeping) {
+			if (vb.out_len)
+				flush_out(&vb);
 			feed_input(&vb, rx_irq);
 		}
 	}

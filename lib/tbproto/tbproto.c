@@ -1,0 +1,184 @@
+/* tbproto: framing, parser, CRC, sequence rule and byte-order helpers (see tbproto.h). */
+#include "tbproto.h"
+
+#include <string.h>
+
+#ifdef __AVR__
+#include <util/crc16.h> /* _crc_xmodem_update: the same CRC step in hand-written assembly */
+#endif
+
+/* Parser states: the meaning of the next byte. */
+enum {
+	ST_HUNT = 0, /* waiting for TBP_PREAMBLE0 */
+	ST_PRE1,     /* seen TBP_PREAMBLE0, waiting for TBP_PREAMBLE1 */
+	ST_SIZE,
+	ST_TYPE,
+	ST_SEQ,
+	ST_ERROR,
+	ST_PAYLOAD,
+	ST_CRC_LO,
+	ST_CRC_HI
+};
+
+static inline uint16_t crc_step(uint16_t crc, uint8_t byte)
+{
+#ifdef __AVR__
+	return _crc_xmodem_update(crc, byte); /* poly 0x1021, MSB first: the same step */
+#else
+	/* Byte-at-a-time form of the MSB-first shift register with poly 0x1021:
+	 * no table, no loop, a handful of shifts and XORs. */
+	uint8_t x = (uint8_t)((crc >> 8) ^ byte);
+	x ^= (uint8_t)(x >> 4);
+	return (uint16_t)((uint16_t)(crc << 8) ^ (uint16_t)((uint16_t)x << 12) ^
+	                  (uint16_t)((uint16_t)x << 5) ^ (uint16_t)x);
+#endif
+}
+
+uint16_t tbp_crc16_update(uint16_t crc, uint8_t byte)
+{
+	return crc_step(crc, byte);
+}
+
+uint16_t tbp_crc16(const uint8_t *data, size_t len)
+{
+	uint16_t crc = TBP_CRC_INIT;
+	size_t i;
+	for (i = 0; i < len; i++)
+		crc = crc_step(crc, data[i]);
+	return crc;
+}
+
+void tbp_parser_init(tbp_parser_t *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->state = ST_HUNT;
+}
+
+void tbp_parser_reset(tbp_parser_t *p)
+{
+	p->state = ST_HUNT;
+	p->len = 0;
+	p->index = 0;
+}
+
+uint8_t tbp_parser_busy(const tbp_parser_t *p)
+{
+	return p->state >= ST_SIZE ? 1u : 0u;
+}
+
+tbp_event_t tbp_parser_feed(tbp_parser_t *p, uint8_t byte)
+{
+	uint8_t state = p->state;
+	if (state == ST_PAYLOAD) { /* the common case first */
+		/* len <= TBP_MAX_PAYLOAD (checked at ST_SIZE); the index test keeps the write
+		 * in bounds even if the struct was tampered with between feeds. */
+		uint8_t i = p->index;
+		if (i < TBP_MAX_PAYLOAD)
+			p->frame.payload[i] = byte;
+		p->index = ++i;
+		if (i >= p->len)
+			p->state = ST_CRC_LO;
+		p->crc = crc_step(p->crc, byte);
+		return TBP_EV_NONE;
+	}
+	if (state == ST_HUNT || state > ST_CRC_HI) { /* (or a corrupted state value) */
+		p->state = byte == TBP_PREAMBLE0 ? ST_PRE1 : ST_HUNT;
+		return TBP_EV_NONE;
+	}
+	if (state == ST_PRE1) {
+		if (byte == TBP_PREAMBLE1)
+			p->state = ST_SIZE;
+		else if (byte != TBP_PREAMBLE0) /* A5 A5 5A: stay in "seen A5" */
+			p->state = ST_HUNT;
+		return TBP_EV_NONE;
+	}
+	if (state == ST_CRC_LO) {
+		p->crc_lo = byte;
+		p->state = ST_CRC_HI;
+		return TBP_EV_NONE;
+	}
+	if (state == ST_CRC_HI) {
+		p->state = ST_HUNT;
+		if ((uint16_t)(p->crc_lo | ((uint16_t)byte << 8)) != p->crc)
+			return TBP_EV_BAD_CRC;
+		p->frame.size = p->len;
+		return TBP_EV_FRAME;
+	}
+	/* the header after the preamble: covered by the CRC */
+	if (state == ST_SIZE) {
+		if (byte > TBP_MAX_PAYLOAD) {
+			p->state = ST_HUNT;
+			return TBP_EV_BAD_LENGTH;
+		}
+		p->len = byte;
+		p->index = 0;
+		p->frame.size = byte;
+		p->crc = TBP_CRC_INIT;
+		state = ST_TYPE;
+	} else if (state == ST_TYPE) {
+		p->frame.type = byte;
+		state = ST_SEQ;
+	} else if (state == ST_SEQ) {
+		p->frame.seq = byte;
+		state = ST_ERROR;
+	} else { /* ST_ERROR */
+		p->frame.error = byte;
+		state = p->len ? ST_PAYLOAD : ST_CRC_LO;
+	}
+	p->crc = crc_step(p->crc, byte);
+	p->state = state;
+	return TBP_EV_NONE;
+}
+
+size_t tbp_encode(uint8_t *out, size_t cap, uint8_t type, uint8_t seq, uint8_t error,
+                  const uint8_t *payload, uint8_t size)
+{
+	size_t total = (size_t)TBP_HEADER_SIZE + size + TBP_CRC_SIZE;
+	uint16_t crc;
+	if (size > TBP_MAX_PAYLOAD || out == NULL || cap < total || (size && payload == NULL))
+		return 0;
+	/* Payload first (memmove: it may already sit at out + TBP_HEADER_SIZE or overlap). */
+	if (size && payload != out + TBP_HEADER_SIZE)
+		memmove(out + TBP_HEADER_SIZE, payload, size);
+	out[0] = TBP_PREAMBLE0;
+	out[1] = TBP_PREAMBLE1;
+	out[2] = size;
+	out[3] = type;
+	out[4] = seq;
+	out[5] = error;
+	crc = tbp_crc16(out + 2, (size_t)4 + size);
+	out[TBP_HEADER_SIZE + size] = (uint8_t)(crc & 0xFFu);
+	out[TBP_HEADER_SIZE + size + 1] = (uint8_t)(crc >> 8);
+	return total;
+}
+
+uint8_t tbp_check_sequence(uint8_t *expected_next, uint8_t seq)
+{
+	uint8_t ok = (seq == 0 || seq == *expected_next) ? 1u : 0u;
+	*expected_next = (uint8_t)(seq + 1u);
+	return ok;
+}
+
+void tbp_put_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v & 0xFFu);
+	p[1] = (uint8_t)(v >> 8);
+}
+
+void tbp_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v & 0xFFu);
+	p[1] = (uint8_t)((v >> 8) & 0xFFu);
+	p[2] = (uint8_t)((v >> 16) & 0xFFu);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+uint16_t tbp_get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | ((uint16_t)p[1] << 8));
+}
+
+uint32_t tbp_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}

@@ -1,0 +1,133 @@
+/*
+ * tbproto: the tinybeat UART protocol (host and AVR, C99, no heap).
+ *
+ * Frame, both directions:
+ *
+ *   byte 0     0xA5          preamble
+ *   byte 1     0x5A          preamble
+ *   byte 2     size          payload length N, 0..TBP_MAX_PAYLOAD
+ *   byte 3     type          request type, or request | TBP_REPLY, or TBP_ERROR
+ *   byte 4     seq           sequence number; a reply echoes the request's seq
+ *   byte 5     error         0 in requests; an error code (TBP_OK, TBP_E_*) in replies
+ *   byte 6..   payload       N bytes
+ *   then       crc16         CRC-16/CCITT-FALSE over bytes 2 .. 5+N, low byte first
+ *
+ * CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, xorout 0
+ * (check value: "123456789" -> 0x29B1).  All payload integers are little-endian.
+ *
+ * Receiving: feed every byte to tbp_parser_feed(); it returns TBP_EV_FRAME when a
+ * complete frame with a good CRC has arrived (then p->frame holds it until the next
+ * feed).  Call tbp_parser_reset() when the line goes quiet in the middle of a frame
+ * (inter-byte timeout).  Sending: tbp_encode().
+ */
+#ifndef TBPROTO_H
+#define TBPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TBP_PROTO_VERSION 1
+
+#define TBP_PREAMBLE0 0xA5
+#define TBP_PREAMBLE1 0x5A
+#define TBP_MAX_PAYLOAD 192
+#define TBP_HEADER_SIZE 6 /* preamble (2), size, type, seq, error */
+#define TBP_CRC_SIZE 2
+#define TBP_FRAME_MAX (TBP_HEADER_SIZE + TBP_MAX_PAYLOAD + TBP_CRC_SIZE)
+#define TBP_CRC_INIT 0xFFFFu
+
+/* Frame types.  A reply has type = request | TBP_REPLY; TBP_ERROR is the error reply. */
+enum {
+	TBP_INFO = 0x01,
+	TBP_INFER = 0x02,
+	TBP_STATS = 0x03,
+	TBP_RESET_STATS = 0x04,
+	TBP_REPLY = 0x80,
+	TBP_ERROR = 0x7F
+};
+
+/* Error codes (the error byte of a reply). */
+enum {
+	TBP_OK = 0,
+	TBP_E_CRC = 1,      /* the CRC did not match */
+	TBP_E_LENGTH = 2,   /* size > TBP_MAX_PAYLOAD */
+	TBP_E_TYPE = 3,     /* unknown request type */
+	TBP_E_SEQUENCE = 4, /* seq is not 0 and not previous accepted seq + 1 */
+	TBP_E_TIMEOUT = 5,  /* a partial frame was abandoned after an inter-byte gap */
+	TBP_E_PAYLOAD = 6   /* payload length wrong for the type */
+};
+
+/* Fixed payload sizes. */
+#define TBP_INFER_REPLY_SIZE 9        /* class u8, score i32, cycles u32 */
+#define TBP_STATS_REPLY_SIZE 20       /* count, min, avg, max u32; stack_max, free_ram_min u16 */
+#define TBP_ERROR_REPLY_SIZE 1        /* the offending request type, or 0 if unknown */
+#define TBP_FINGERPRINT_SIZE 8
+#define TBP_INFO_REPLY_FIXED_SIZE 26  /* INFO reply without the name and version strings */
+
+typedef struct {
+	uint8_t size; /* payload length, always <= TBP_MAX_PAYLOAD when filled by the parser */
+	uint8_t type;
+	uint8_t seq;
+	uint8_t error;
+	uint8_t payload[TBP_MAX_PAYLOAD];
+} tbp_frame_t;
+
+typedef enum {
+	TBP_EV_NONE = 0,   /* nothing to report yet */
+	TBP_EV_FRAME,      /* p->frame holds a complete frame with a good CRC */
+	TBP_EV_BAD_CRC,    /* a frame ended with a wrong CRC; p->frame.type/seq hold its header */
+	TBP_EV_BAD_LENGTH  /* a size byte > TBP_MAX_PAYLOAD was seen after a preamble */
+} tbp_event_t;
+
+/* Parser state: plain data, no pointers.  Treat the fields other than frame as private. */
+typedef struct {
+	uint8_t state;  /* where in the frame the next byte goes */
+	uint8_t len;    /* payload length of the frame being received */
+	uint8_t index;  /* payload bytes received so far */
+	uint8_t crc_lo; /* low byte of the received CRC */
+	uint16_t crc;   /* running CRC over size, type, seq, error, payload */
+	tbp_frame_t frame;
+} tbp_parser_t;
+
+/* Parser: O(1) per byte, never reads or writes outside *p, always resynchronises:
+ * bytes before a preamble are skipped, A5 A5 5A still syncs, and after a bad CRC or
+ * a bad length it hunts for the next preamble. */
+void tbp_parser_init(tbp_parser_t *p);
+tbp_event_t tbp_parser_feed(tbp_parser_t *p, uint8_t byte);
+/* Abandons a partial frame (inter-byte timeout) and hunts for a preamble. */
+void tbp_parser_reset(tbp_parser_t *p);
+/* 1 once a full preamble has been received until the frame ends, else 0. */
+uint8_t tbp_parser_busy(const tbp_parser_t *p);
+
+/* CRC-16/CCITT-FALSE: start from TBP_CRC_INIT and update byte by byte, or all at once. */
+uint16_t tbp_crc16_update(uint16_t crc, uint8_t byte);
+uint16_t tbp_crc16(const uint8_t *data, size_t len);
+
+/* Writes a whole frame to out and returns its length (TBP_HEADER_SIZE + size +
+ * TBP_CRC_SIZE), or 0 if size > TBP_MAX_PAYLOAD or it does not fit in cap.
+ * payload may be NULL when size is 0, and may point at out + TBP_HEADER_SIZE (payload
+ * built in place) or overlap out in any other way. */
+size_t tbp_encode(uint8_t *out, size_t cap, uint8_t type, uint8_t seq, uint8_t error,
+                  const uint8_t *payload, uint8_t size);
+
+/* The sequence rule.  seq 0 is always accepted and restarts the sequence; otherwise seq
+ * must equal *expected_next.  Returns 1 if accepted, 0 if not (reply TBP_E_SEQUENCE).
+ * Either way *expected_next becomes seq + 1 (mod 256): the receiver resynchronises to
+ * the received seq.  Start with *expected_next = 0. */
+uint8_t tbp_check_sequence(uint8_t *expected_next, uint8_t seq);
+
+/* Little-endian helpers. */
+void tbp_put_u16(uint8_t *p, uint16_t v);
+void tbp_put_u32(uint8_t *p, uint32_t v);
+uint16_t tbp_get_u16(const uint8_t *p);
+uint32_t tbp_get_u32(const uint8_t *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TBPROTO_H */

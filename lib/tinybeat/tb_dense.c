@@ -1,0 +1,34 @@
+/* Dense kernels: int8 weights in flash times uint8 activations, int32 sums. */
+#include "tb_flash.h"
+#include "tinybeat.h"
+
+int32_t tb_dot_i8_u8(const int8_t *w, const uint8_t *x, uint16_t n)
+{
+	int32_t acc = 0;
+	while (n--)
+		acc += (int16_t)tb_flash_i8(w++) * (int16_t)*x++;
+	return acc;
+}
+
+int32_t tb_dense_score(const tb_dense_t *dense, const uint8_t *x, uint16_t n_inputs)
+{
+	if (dense->n_hidden == 0)
+		return tb_dot_i8_u8(dense->w2, x, n_inputs) + dense->b2;
+
+	/* Each hidden neuron feeds the output as soon as it is computed: no buffer. */
+	int32_t score = dense->b2;
+	const int8_t *w1 = dense->w1;
+	const uint8_t s1 = dense->s1;
+	const int32_t round = (int32_t)1 << (s1 - 1u);
+	for (uint16_t j = 0; j < dense->n_hidden; j++) {
+		int32_t acc = tb_dot_i8_u8(w1, x, n_inputs) + tb_flash_i32(dense->b1 + j);
+		w1 += n_inputs;
+		if (acc <= 0)
+			continue; /* ReLU: this neuron adds nothing */
+		int32_t h = (acc * (int32_t)dense->m1 + round) >> s1;
+		if (h > 255)
+			h = 255;
+		score += (int32_t)tb_flash_i8(dense->w2 + j) * h;
+	}
+	return score;
+}

@@ -1,0 +1,68 @@
+"""Command line: `tinybeat <command>` (or `python -m tinybeat <command>`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+from .data import DataError
+
+
+def _project(args) -> Path:
+    return Path(args.project).resolve()
+
+
+def cmd_train(args) -> int:
+    from .pipeline import ensure_model
+
+    ensure_model(_project(args), args.board, force_train=args.force)
+    return 0
+
+
+def cmd_dataset(args) -> int:
+    from .mitdb import main as mitdb_main
+
+    return mitdb_main(["--mitdb", args.mitdb, "--out", args.out]) or 0
+
+
+def cmd_evaluate(args) -> int:
+    from .hosttool import evaluate_main
+
+    return evaluate_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train (or reload) the model and write the C headers")
+    p.add_argument("--project", default=".", help="project directory (holds platformio.ini)")
+    p.add_argument("--board", default="megaatmega2560", help="board id whose budget the model must fit")
+    p.add_argument("--force", action="store_true", help="retrain even if nothing changed")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("dataset", help="rebuild the default dataset from MIT-BIH records")
+    p.add_argument("--mitdb", default="../shared/data/mitdb")
+    p.add_argument("--out", default="data")
+    p.set_defaults(func=cmd_dataset)
+
+    p = sub.add_parser("evaluate", help="stream the test split through a board or the simulated board")
+    p.add_argument("--project", default=".")
+    p.add_argument("--board", default="megaatmega2560")
+    p.add_argument("--elf", help="firmware.elf to run on the simulated board (when no --port)")
+    p.add_argument("--port", help="serial port of a real board (default: the simulated board)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N test beats (0 = all)")
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (DataError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,45 @@
+"""Cost model of the integer kernels on an 8-bit AVR: flash, RAM and cycles.
+
+Cycle constants were fitted to simavr measurements of lib/tinybeat on the
+ATmega2560 (avr-gcc 5.4, -Os); see `pio test -e megaatmega2560` (test_budget)
+which prints measured cycles beside this estimate, and asserts the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codegen import DESCRIPTOR_RAM_BYTES_AVR
+from .models import DenseModel, IntModel, TreeEnsemble, model_flash_bytes
+
+# tb_trees_score: call overhead, per tree, per tree level
+TREE_CALL, TREE_PER_TREE, TREE_PER_LEVEL = 60, 40, 24
+# tb_dense_score: call overhead, per neuron, per multiply-accumulate
+DENSE_CALL, DENSE_PER_NEURON, DENSE_PER_MAC = 60, 90, 12
+# stack of the deepest kernel call chain, bytes
+KERNEL_STACK_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Cost:
+    flash_bytes: int   # model arrays in flash
+    ram_bytes: int     # descriptor in RAM plus kernel stack (input buffer excluded)
+    cycles: int        # estimated cycles per inference
+
+
+def estimate_cycles(model: IntModel, n_inputs: int) -> int:
+    """Estimated AVR cycles for one inference of `model` on `n_inputs` bytes."""
+    if isinstance(model, TreeEnsemble):
+        return TREE_CALL + model.n_trees * (TREE_PER_TREE + model.depth * TREE_PER_LEVEL)
+    assert isinstance(model, DenseModel)
+    if model.n_hidden == 0:
+        return DENSE_CALL + n_inputs * DENSE_PER_MAC
+    return DENSE_CALL + model.n_hidden * (DENSE_PER_NEURON + n_inputs * DENSE_PER_MAC)
+
+
+def model_cost(model: IntModel, n_inputs: int) -> Cost:
+    return Cost(
+        flash_bytes=model_flash_bytes(model),
+        ram_bytes=DESCRIPTOR_RAM_BYTES_AVR + KERNEL_STACK_BYTES,
+        cycles=estimate_cycles(model, n_inputs),
+    )

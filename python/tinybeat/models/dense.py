@@ -1,0 +1,101 @@
+"""Integer dense models: a small int8 MLP (one ReLU hidden layer) and a linear model.
+
+Integer arithmetic, as the C kernel `tb_dense_score` computes it:
+
+    acc_j    = sum_i w1[j, i] * x[i] + b1[j]                     (int32)
+    hidden_j = min(255, (max(acc_j, 0) * m1 + 2**(s1-1)) >> s1)   (uint8)
+    score    = sum_j w2[j] * hidden_j + b2                       (int32)
+
+The linear model is the output layer alone over the inputs (no hidden layer).
+Weights are symmetric per-layer int8 (scale = max|w| / 127); inputs are the
+uint8 bytes of `quantize_inputs` (x_float = x / 255).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INT32_MAX = 2**31 - 1
+
+
+@dataclass
+class DenseModel:
+    kind: str               # "mlp" or "linear"
+    w1: np.ndarray          # int8 (n_hidden, n_inputs); empty (0, n_inputs) for linear
+    b1: np.ndarray          # int32 (n_hidden,)
+    m1: int                 # requantisation multiplier, 1..255
+    s1: int                 # requantisation shift, 1..31
+    w2: np.ndarray          # int8 (n_hidden,) or (n_inputs,) for linear
+    b2: int
+    score_scale: float      # float logit = int score / score_scale
+
+    @property
+    def n_hidden(self) -> int:
+        return int(self.w1.shape[0])
+
+
+def _int8_weights(w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Symmetric int8 weights and their scale (float weight = int weight * scale)."""
+    max_abs = float(np.max(np.abs(w))) or 1.0
+    scale = max_abs / 127.0
+    return np.clip(np.round(w / scale), -127, 127).astype(np.int8), scale
+
+
+def _multiplier_shift(ratio: float) -> tuple[int, int]:
+    """m / 2**s ~= ratio with m in 128..255 (8 significant bits), s in 1..31."""
+    if ratio <= 0:
+        raise ValueError("requantisation ratio must be positive")
+    s = int(np.floor(np.log2(255.0 / ratio)))
+    s = max(1, min(31, s))
+    m = int(np.clip(np.round(ratio * 2**s), 1, 255))
+    return m, s
+
+
+def from_linear(coef: np.ndarray, intercept: float) -> DenseModel:
+    """Linear model trained on inputs x/255: logit = coef . (x/255) + intercept."""
+    w, w_scale = _int8_weights(np.asarray(coef, dtype=np.float64).ravel() / 255.0)
+    b2 = int(np.round(intercept / w_scale))
+    n_inputs = w.shape[0]
+    return DenseModel("linear", np.zeros((0, n_inputs), np.int8), np.zeros(0, np.int32), 1, 1,
+                      w, b2, 1.0 / w_scale)
+
+
+def from_mlp(coefs: list[np.ndarray], intercepts: list[np.ndarray], X_calib: np.ndarray,
+             percentile: float = 99.9) -> DenseModel:
+    """One-hidden-layer ReLU MLP trained on inputs x/255 (scikit-learn coefs_ layout).
+
+    X_calib: uint8 (n_rows, n_inputs) used to choose the hidden activation range.
+    """
+    W1 = np.asarray(coefs[0], dtype=np.float64).T / 255.0   # (n_hidden, n_inputs) on uint8 x
+    w1, s_w1 = _int8_weights(W1)
+    b1 = np.round(np.asarray(intercepts[0]) / s_w1).astype(np.int64)
+    acc = X_calib.astype(np.int64) @ w1.T.astype(np.int64) + b1
+    relu = np.maximum(acc, 0)
+    top = float(np.percentile(relu[relu > 0], percentile)) if np.any(relu > 0) else 1.0
+    m1, s1 = _multiplier_shift(255.0 / max(top, 1.0))
+    worst_acc = int(np.abs(w1.astype(np.int64)).sum(axis=1).max() * 255 + np.abs(b1).max())
+    if worst_acc * m1 > INT32_MAX:
+        raise ValueError("MLP accumulator could overflow int32")
+    h_scale = s_w1 * 2**s1 / m1     # float hidden = hidden_q * h_scale
+    W2 = np.asarray(coefs[1], dtype=np.float64).ravel() * h_scale
+    w2, s_w2 = _int8_weights(W2)
+    b2 = int(np.round(float(np.ravel(intercepts[1])[0]) / s_w2))
+    return DenseModel("mlp", w1, b1.astype(np.int32), m1, s1, w2, b2, 1.0 / s_w2)
+
+
+def predict_scores(model: DenseModel, X: np.ndarray) -> np.ndarray:
+    """Integer reference: int64 scores (n_rows,) for uint8 inputs X (n_rows, n_inputs)."""
+    X = np.asarray(X, dtype=np.int64)
+    if model.n_hidden == 0:
+        return X @ model.w2.astype(np.int64) + model.b2
+    acc = X @ model.w1.T.astype(np.int64) + model.b1.astype(np.int64)
+    hidden = np.minimum((np.maximum(acc, 0) * model.m1 + (1 << (model.s1 - 1))) >> model.s1, 255)
+    hidden = np.where(acc > 0, hidden, 0)
+    return hidden @ model.w2.astype(np.int64) + model.b2
+
+
+def flash_bytes(model: DenseModel) -> int:
+    """Model data in flash: int8 weights and int32 biases."""
+    return int(model.w1.size + 4 * model.b1.size + model.w2.size)

@@ -1,0 +1,62 @@
+"""The PlatformIO `pre:` hook's logic (extra_scripts/model_hook.py stays a thin shim).
+
+Before compilation it reloads (or retrains, when data, config or pipeline
+changed) the model for the env's board and writes include/tinybeat_model.h
+only if its bytes change. It adds the custom targets `train` and `evaluate`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+from .data import DataError
+
+MODEL_BOARD_OPTION = "custom_model_board"  # native env: whose budget the model follows
+
+
+def board_for_env(env) -> str:
+    explicit = env.GetProjectOption(MODEL_BOARD_OPTION, "")
+    if explicit:
+        return explicit
+    if "BOARD" in env:
+        return env.subst("$BOARD")
+    raise ConfigError(
+        f"env '{env['PIOENV']}' has no board: set `{MODEL_BOARD_OPTION} = <board id>` so the model "
+        "follows that board's budget"
+    )
+
+
+def run(env, targets: list[str]) -> None:
+    from .pipeline import ensure_model
+
+    project = Path(env["PROJECT_DIR"])
+    if {"clean", "cleanall", "fullclean", "envdump", "idedata"} & set(targets):
+        return
+    try:
+        ensure_model(project, board_for_env(env), force_train="train" in targets)
+    except (DataError, ConfigError) as exc:
+        sys.stderr.write(f"\nError: {exc}\nThe previous model and header are unchanged.\n\n")
+        env.Exit(1)
+
+    python = env.subst("$PYTHONEXE")
+    env.AddCustomTarget(
+        name="train", dependencies=None, actions=["@echo The model was retrained (see model/report.md)"],
+        title="Train", description="Retrain the model from data/ and model/config.yaml",
+    )
+    evaluate_cmd = [
+        python, "-m", "tinybeat", "evaluate", "--project", str(project),
+        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
+        "--board", board_for_env(env),
+    ]
+    port = env.GetProjectOption("upload_port", "") or ""
+    if port:
+        evaluate_cmd += ["--port", port]
+    env.AddCustomTarget(
+        name="evaluate", dependencies="$BUILD_DIR/${PROGNAME}.elf",
+        actions=[" ".join(f'"{a}"' for a in evaluate_cmd)],
+        title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
+        always_build=True,
+    )

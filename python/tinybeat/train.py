@@ -1,0 +1,123 @@
+"""The training step: load and check data, search, refit the Pareto front, report, save."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import __version__, models
+from .automl import Candidate, cross_validate, default_grid, fit_integer_models, FitSpec, pareto_front
+from .config import Config
+from .data import Table, check_two_classes, load_files
+from .metrics import summary
+from .pipeline import DECISION_THRESHOLD, Paths, golden_inputs, save_trained
+from .quantize import quantize_inputs
+
+
+def load_tables(paths: Paths, cfg: Config) -> tuple[Table, Table]:
+    """Training and test tables; a grouped (or stratified) hold-out when no test files are given."""
+    d = cfg.data
+    kwargs = dict(fmt=d.format, target=d.target, group=d.group, positive_labels=d.positive_labels,
+                  input_range=d.input_range)
+    train = load_files([paths.project / f for f in d.train], **kwargs)
+    check_two_classes(train)
+    if d.test:
+        test = load_files([paths.project / f for f in d.test], **kwargs)
+        return train, test
+    return holdout_split(train, d.test_fraction, cfg.search.seed)
+
+
+def holdout_split(table: Table, fraction: float, seed: int) -> tuple[Table, Table]:
+    """Split rows into train/test; groups never straddle the two."""
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+
+    n = len(table.y)
+    if table.groups is not None:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+        tr, te = next(splitter.split(np.zeros((n, 1)), table.y, table.groups))
+    else:
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+        tr, te = next(splitter.split(np.zeros((n, 1)), table.y))
+
+    def take(idx):
+        return Table(table.X[idx], table.y[idx], None if table.groups is None else table.groups[idx],
+                     table.feature_names, table.files)
+
+    return take(tr), take(te)
+
+
+def refit(cand: Candidate, X_u8: np.ndarray, y: np.ndarray, seed: int) -> models.IntModel:
+    """Fit the candidate on all training rows and return its integer model."""
+    sizes = (cand.n_trees,) if cand.n_trees else ()
+    spec = FitSpec(cand.family, tuple(sorted(cand.params.items())), sizes)
+    for name, _, model in fit_integer_models(spec, X_u8, y, seed):
+        if name == cand.name:
+            return model
+    raise RuntimeError(f"refit did not produce {cand.name}")
+
+
+def float_reference(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
+                    seed: int) -> tuple[dict, np.ndarray]:
+    """Unconstrained float scikit-learn HistGradientBoosting on float inputs: the accuracy anchor.
+
+    Returns its test summary and its test probabilities (n_test,).
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    clf = HistGradientBoostingClassifier(random_state=seed).fit(Xtr, ytr)
+    proba = clf.predict_proba(Xte)[:, 1]
+    return {"name": "HistGradientBoostingClassifier (float, default parameters)",
+            "test": summary(yte, proba, 0.5)}, proba
+
+
+def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print) -> dict:
+    """Run the whole search and save model/trained.json (atomically) and the report."""
+    from tqdm import tqdm
+
+    train_t, test_t = load_tables(paths, cfg)
+    Xtr = quantize_inputs(train_t.X, cfg.data.input_range)
+    Xte = quantize_inputs(test_t.X, cfg.data.input_range)
+    ytr, yte = train_t.y, test_t.y
+    log(f"tinybeat: {len(ytr)} training rows ({int(ytr.sum())} abnormal), {len(yte)} test rows, "
+        f"{Xtr.shape[1]} inputs")
+    if Xtr.shape[1] > 256:
+        raise ValueError(f"{Xtr.shape[1]} inputs: the tree kernel indexes at most 256 inputs")
+
+    grid = default_grid(cfg.search.families)
+    n_steps = len(grid) * cfg.search.cv_folds
+    with tqdm(total=n_steps, desc="cross-validating", unit="fit") as bar:
+        def progress(msg: str) -> None:
+            bar.set_postfix_str(msg, refresh=False)
+            bar.update(1)
+
+        cands = cross_validate(grid, Xtr, ytr, train_t.groups, metric=cfg.search.metric,
+                               n_folds=cfg.search.cv_folds, seed=cfg.search.seed, progress=progress)
+    front = pareto_front(cands)
+    entries = []
+    for cand in tqdm(front, desc="refitting the Pareto front", unit="model"):
+        model = refit(cand, Xtr, ytr, cfg.search.seed)
+        scores = models.predict_scores(model, Xte)
+        entries.append({**cand.to_dict(), "model": models.to_dict(model),
+                        "test": summary(yte, scores, DECISION_THRESHOLD)})
+    ref, ref_scores = float_reference(train_t.X, ytr, test_t.X, yte, cfg.search.seed)
+    trained = {
+        "fingerprint": fp,
+        "version": __version__,
+        "metric": cfg.search.metric,
+        "n_inputs": int(Xtr.shape[1]),
+        "input_range": list(cfg.data.input_range),
+        "data": {"train_rows": int(len(ytr)), "test_rows": int(len(yte)),
+                 "train_abnormal": int(ytr.sum()), "test_abnormal": int(yte.sum()),
+                 "train_files": list(cfg.data.train), "test_files": list(cfg.data.test),
+                 "groups": train_t.groups is not None},
+        "candidates": sorted((c.to_dict() for c in cands), key=lambda c: c["name"]),
+        "front": entries,
+        "float_reference": ref,
+        "golden_inputs": golden_inputs(Xte, yte).tolist(),
+    }
+    from .report import write_report
+
+    write_report(paths, cfg, trained, Xte, yte, ref_scores)
+    save_trained(paths, trained)
+    return trained
