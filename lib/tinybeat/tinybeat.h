@@ -13,8 +13,10 @@
 extern "C" {
 #endif
 
-/* Score of a tree ensemble for one input vector x[n_inputs]. */
+/* Score of a tree ensemble for one input vector x[n_inputs] (optimised). */
 int32_t tb_trees_score(const tb_trees_t *trees, const uint8_t *x);
+/* The plain-C reference of tb_trees_score; both must agree bit for bit. */
+int32_t tb_trees_score_ref(const tb_trees_t *trees, const uint8_t *x);
 
 /* Dot product of n int8 weights (in flash) with n uint8 inputs. */
 int32_t tb_dot_i8_u8(const int8_t *w, const uint8_t *x, uint16_t n);

@@ -18,7 +18,7 @@ from . import models
 from .cost import model_cost
 from .metrics import score_metric
 
-TREE_PREFIXES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96)
+TREE_PREFIXES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,21 @@ class Candidate:
         return asdict(self)
 
 
-def default_grid(families: list[str], max_trees: int = 96) -> list[FitSpec]:
-    """The search space: a few sizes per family, cheap enough for 2 cores."""
-    sizes = tuple(s for s in TREE_PREFIXES if s <= max_trees)
+def default_grid(families: list[str], max_trees: int = 128) -> list[FitSpec]:
+    """The search space: a few sizes per family, cheap enough for 2 cores.
+
+    Tree families are fitted once at max_trees; every smaller size in
+    TREE_PREFIXES is scored as the first trees of that fit.
+    """
+    sizes = tuple(s for s in TREE_PREFIXES if s <= max_trees) or (max_trees,)
     grid: list[FitSpec] = []
     if "gbt" in families:
-        for depth in (2, 3, 4, 5, 6):
-            for lr in (0.1, 0.25):
+        for depth in (2, 3, 4, 5):
+            for lr in (0.05, 0.1, 0.2):
                 grid.append(FitSpec("gbt", (("depth", depth), ("learning_rate", lr)), sizes))
     if "rf" in families:
         for depth in (5, 7):
-            grid.append(FitSpec("rf", (("depth", depth),), tuple(s for s in sizes if s >= 8 and s <= 48)))
+            grid.append(FitSpec("rf", (("depth", depth),), tuple(s for s in sizes if s <= 48)))
     if "mlp" in families:
         for hidden in (2, 4, 8):
             grid.append(FitSpec("mlp", (("hidden", hidden),)))
@@ -146,9 +150,17 @@ def make_folds(y: np.ndarray, groups: np.ndarray | None, n_folds: int, seed: int
 def cross_validate(grid: list[FitSpec], X_u8: np.ndarray, y: np.ndarray, groups: np.ndarray | None,
                    *, metric: str, n_folds: int, seed: int,
                    progress: Callable[[str], None] | None = None) -> list[Candidate]:
-    """Score every candidate of the grid on grouped CV folds, as integer models."""
+    """Score every candidate of the grid on grouped CV folds, as integer models.
+
+    The metric is computed on the pooled out-of-fold scores (each in the
+    model's float units, int score / score_scale): the device applies one
+    fixed threshold to every patient, so scores must be comparable across
+    patients, not only rank well within one fold. Per-fold values are kept
+    for the spread (cv_std).
+    """
     folds = make_folds(y, groups, n_folds, seed)
     by_name: dict[str, Candidate] = {}
+    oof: dict[str, np.ndarray] = {}
     n_inputs = X_u8.shape[1]
     for spec in grid:
         for fold, (tr, va) in enumerate(folds):
@@ -162,10 +174,12 @@ def cross_validate(grid: list[FitSpec], X_u8: np.ndarray, y: np.ndarray, groups:
                         name, spec.family, spec.param_dict(), n_trees,
                         flash_bytes=cost.flash_bytes, ram_bytes=cost.ram_bytes, cycles=cost.cycles,
                     )
+                    oof[name] = np.zeros(len(y), dtype=np.float64)
                 scores = models.predict_scores(model, X_u8[va])
+                oof[name][va] = scores / model.score_scale
                 cand.fold_metrics.append(score_metric(metric, y[va], scores))
-    for cand in by_name.values():
-        cand.cv_metric = float(np.mean(cand.fold_metrics))
+    for name, cand in by_name.items():
+        cand.cv_metric = score_metric(metric, y, oof[name])
         cand.cv_std = float(np.std(cand.fold_metrics))
     return list(by_name.values())
 

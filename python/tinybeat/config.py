@@ -34,7 +34,8 @@ class SearchConfig:
     families: list[str] = field(default_factory=lambda: list(FAMILIES))
     cv_folds: int = 4
     seed: int = 0
-    tie_tolerance: float = 0.002
+    tie_tolerance: float = 0.005
+    max_trees: int = 128
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ def load_config(path: Path | str) -> Config:
     bad = [f for f in search.families if f not in FAMILIES]
     if bad or not search.families:
         raise ConfigError(f"{path}: search.families must be a non-empty subset of {', '.join(FAMILIES)}")
+    if not 1 <= search.max_trees <= 255:
+        raise ConfigError(f"{path}: search.max_trees must be between 1 and 255")
     if search.cv_folds < 2:
         raise ConfigError(f"{path}: search.cv_folds must be at least 2")
     budget = _section(raw, "budget", BudgetConfig, path)

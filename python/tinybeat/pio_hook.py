@@ -56,7 +56,7 @@ def run(env, targets: list[str]) -> None:
         evaluate_cmd += ["--port", port]
     env.AddCustomTarget(
         name="evaluate", dependencies="$BUILD_DIR/${PROGNAME}.elf",
-        actions=[" ".join(f'"{a}"' for a in evaluate_cmd)],
+        actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in evaluate_cmd)],
         title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
         always_build=True,
     )

@@ -84,7 +84,7 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
     if Xtr.shape[1] > 256:
         raise ValueError(f"{Xtr.shape[1]} inputs: the tree kernel indexes at most 256 inputs")
 
-    grid = default_grid(cfg.search.families)
+    grid = default_grid(cfg.search.families, cfg.search.max_trees)
     n_steps = len(grid) * cfg.search.cv_folds
     with tqdm(total=n_steps, desc="cross-validating", unit="fit") as bar:
         def progress(msg: str) -> None:

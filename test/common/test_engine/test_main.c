@@ -54,6 +54,16 @@ static void test_both_classes_present(void)
 	MT_ASSERT_TRUE(abnormal < TB_GOLDEN_COUNT);
 }
 
+static void test_fast_tree_kernel_matches_reference(void)
+{
+	if (tb_model.family != TB_FAMILY_TREES)
+		return; /* only tree ensembles have two kernels */
+	for (uint16_t k = 0; k < TB_GOLDEN_COUNT; k++) {
+		load_golden(k);
+		MT_ASSERT_EQ_INT(tb_trees_score_ref(&tb_model.u.trees, g_x), tb_trees_score(&tb_model.u.trees, g_x));
+	}
+}
+
 static void test_unknown_family_is_rejected(void)
 {
 	tb_model_t bad = tb_model;
@@ -68,6 +78,7 @@ int main(void)
 	MT_RUN(test_scores_bit_exact);
 	MT_RUN(test_classes_bit_exact);
 	MT_RUN(test_both_classes_present);
+	MT_RUN(test_fast_tree_kernel_matches_reference);
 	MT_RUN(test_unknown_family_is_rejected);
 	return mt_end();
 }
