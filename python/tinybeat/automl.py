@@ -16,7 +16,7 @@ import numpy as np
 
 from . import models
 from .cost import model_cost
-from .metrics import score_metric
+from .metrics import best_threshold, score_metric
 
 TREE_PREFIXES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 
@@ -40,6 +40,7 @@ class Candidate:
     n_trees: int | None
     cv_metric: float = float("nan")
     cv_std: float = float("nan")
+    threshold: float = 0.0   # operating point in float score units (class 1 when score > threshold)
     flash_bytes: int = 0
     ram_bytes: int = 0
     cycles: int = 0
@@ -148,15 +149,16 @@ def make_folds(y: np.ndarray, groups: np.ndarray | None, n_folds: int, seed: int
 
 
 def cross_validate(grid: list[FitSpec], X_u8: np.ndarray, y: np.ndarray, groups: np.ndarray | None,
-                   *, metric: str, n_folds: int, seed: int,
+                   *, metric: str, n_folds: int, seed: int, operating_point: str = "balanced_accuracy",
                    progress: Callable[[str], None] | None = None) -> list[Candidate]:
     """Score every candidate of the grid on grouped CV folds, as integer models.
 
     The metric is computed on the pooled out-of-fold scores (each in the
     model's float units, int score / score_scale): the device applies one
     fixed threshold to every patient, so scores must be comparable across
-    patients, not only rank well within one fold. Per-fold values are kept
-    for the spread (cv_std).
+    patients, not only rank well within one fold. Per-fold values (AUC, or the
+    metric at threshold 0) are kept for the spread (cv_std). The operating
+    point (decision threshold) is also chosen on the pooled out-of-fold scores.
     """
     folds = make_folds(y, groups, n_folds, seed)
     by_name: dict[str, Candidate] = {}
@@ -179,7 +181,9 @@ def cross_validate(grid: list[FitSpec], X_u8: np.ndarray, y: np.ndarray, groups:
                 oof[name][va] = scores / model.score_scale
                 cand.fold_metrics.append(score_metric(metric, y[va], scores))
     for name, cand in by_name.items():
-        cand.cv_metric = score_metric(metric, y, oof[name])
+        # the decision threshold is chosen on out-of-fold scores: never on the test split
+        cand.threshold = best_threshold(y, oof[name], operating_point)
+        cand.cv_metric = score_metric(metric, y, oof[name], cand.threshold)
         cand.cv_std = float(np.std(cand.fold_metrics))
     return list(by_name.values())
 

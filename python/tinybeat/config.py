@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from .metrics import METRICS
+from .metrics import METRICS, OPERATING_POINTS
 
 FAMILIES = ("gbt", "rf", "mlp", "linear")
 
@@ -35,6 +35,7 @@ class SearchConfig:
     cv_folds: int = 4
     seed: int = 0
     tie_tolerance: float = 0.005
+    operating_point: str = "balanced_accuracy"
     max_trees: int = 128
 
 
@@ -104,6 +105,8 @@ def load_config(path: Path | str) -> Config:
     bad = [f for f in search.families if f not in FAMILIES]
     if bad or not search.families:
         raise ConfigError(f"{path}: search.families must be a non-empty subset of {', '.join(FAMILIES)}")
+    if search.operating_point not in OPERATING_POINTS:
+        raise ConfigError(f"{path}: search.operating_point must be one of {', '.join(OPERATING_POINTS)}")
     if not 1 <= search.max_trees <= 255:
         raise ConfigError(f"{path}: search.max_trees must be between 1 and 255")
     if search.cv_folds < 2:

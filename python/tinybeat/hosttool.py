@@ -177,7 +177,7 @@ def evaluate_main(args) -> int:
 
     def run(port: str) -> Evaluation:
         with Device(port, args.baud) as dev:
-            return evaluate(dev, X, y, model)
+            return evaluate(dev, X, y, model, int(entry["decision_threshold"]))
 
     if args.port:
         ev = run(args.port)

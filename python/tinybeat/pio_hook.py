@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from .config import ConfigError
@@ -30,6 +31,7 @@ def board_for_env(env) -> str:
 
 
 def run(env, targets: list[str]) -> None:
+    t0 = time.monotonic()
     from .pipeline import ensure_model
 
     project = Path(env["PROJECT_DIR"])
@@ -37,6 +39,7 @@ def run(env, targets: list[str]) -> None:
         return
     try:
         ensure_model(project, board_for_env(env), force_train="train" in targets)
+        print(f"tinybeat: pre-build step took {time.monotonic() - t0:.2f} s")
     except (DataError, ConfigError) as exc:
         sys.stderr.write(f"\nError: {exc}\nThe previous model and header are unchanged.\n\n")
         env.Exit(1)
@@ -55,7 +58,7 @@ def run(env, targets: list[str]) -> None:
     if port:
         evaluate_cmd += ["--port", port]
     env.AddCustomTarget(
-        name="evaluate", dependencies="$BUILD_DIR/${PROGNAME}.elf",
+        name="evaluate", dependencies="$BUILD_DIR/firmware.elf",
         actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in evaluate_cmd)],
         title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
         always_build=True,

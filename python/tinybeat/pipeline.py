@@ -29,7 +29,6 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 NOT_TRAINING = {"cli.py", "pio_hook.py", "report.py", "hosttool.py", "vboard.py", "protocol.py", "mitdb.py"}
 TRAINED_FILE = "trained.json"
 GOLDEN_COUNT = 48
-DECISION_THRESHOLD = 0
 
 
 @dataclass(frozen=True)
@@ -128,13 +127,14 @@ def write_headers(paths: Paths, trained: dict, entry: dict, cycle_budget: int) -
     """Write the model and golden headers for the chosen front entry; True if any file changed."""
     model = models.from_dict(entry["model"])
     fp = trained["fingerprint"]
+    threshold = int(entry["decision_threshold"])
     header = codegen.model_header(
-        model, n_inputs=trained["n_inputs"], decision_threshold=DECISION_THRESHOLD,
+        model, n_inputs=trained["n_inputs"], decision_threshold=threshold,
         fingerprint=hashlib.sha256((fp + entry["name"]).encode()).hexdigest(), cycle_estimate=entry["cycles"], cycle_budget=cycle_budget,
     )
     X = np.array(trained["golden_inputs"], dtype=np.uint8)
     scores = models.predict_scores(model, X)
-    golden = codegen.golden_header(X, scores, (scores > DECISION_THRESHOLD).astype(np.uint8),
+    golden = codegen.golden_header(X, scores, (scores > threshold).astype(np.uint8),
                                    hashlib.sha256((fp + entry["name"]).encode()).hexdigest())
     changed = write_if_changed(paths.header, header)
     return write_if_changed(paths.golden, golden) or changed

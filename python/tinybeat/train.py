@@ -11,7 +11,7 @@ from .automl import Candidate, cross_validate, default_grid, fit_integer_models,
 from .config import Config
 from .data import Table, check_two_classes, load_files
 from .metrics import summary
-from .pipeline import DECISION_THRESHOLD, Paths, golden_inputs, save_trained
+from .pipeline import Paths, golden_inputs, save_trained
 from .quantize import quantize_inputs
 
 
@@ -92,19 +92,22 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
             bar.update(1)
 
         cands = cross_validate(grid, Xtr, ytr, train_t.groups, metric=cfg.search.metric,
-                               n_folds=cfg.search.cv_folds, seed=cfg.search.seed, progress=progress)
+                               n_folds=cfg.search.cv_folds, seed=cfg.search.seed,
+                               operating_point=cfg.search.operating_point, progress=progress)
     front = pareto_front(cands)
     entries = []
     for cand in tqdm(front, desc="refitting the Pareto front", unit="model"):
         model = refit(cand, Xtr, ytr, cfg.search.seed)
+        threshold = int(np.floor(cand.threshold * model.score_scale))  # score > threshold: class 1
         scores = models.predict_scores(model, Xte)
-        entries.append({**cand.to_dict(), "model": models.to_dict(model),
-                        "test": summary(yte, scores, DECISION_THRESHOLD)})
+        entries.append({**cand.to_dict(), "model": models.to_dict(model), "decision_threshold": threshold,
+                        "test": summary(yte, scores, threshold)})
     ref, ref_scores = float_reference(train_t.X, ytr, test_t.X, yte, cfg.search.seed)
     trained = {
         "fingerprint": fp,
         "version": __version__,
         "metric": cfg.search.metric,
+        "operating_point": cfg.search.operating_point,
         "n_inputs": int(Xtr.shape[1]),
         "input_range": list(cfg.data.input_range),
         "data": {"train_rows": int(len(ytr)), "test_rows": int(len(yte)),
