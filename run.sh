@@ -44,8 +44,7 @@ install_python() {
   if [ "$want" != "$have" ]; then
     log "Installing Python requirements"
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . \
-      || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
     echo "$want" > "$VENV/.requirements-sha256"
   else
     echo "Python requirements: up to date"
