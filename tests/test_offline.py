@@ -1,0 +1,40 @@
+"""No step needs PlatformIO's registry: with every HTTP(S) request sent to a closed
+local port, building and testing still succeed (a registry call would fail at once)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+PIO = PROJECT / ".venv" / "bin" / "pio"
+
+pytestmark = pytest.mark.skipif(not (PROJECT / ".platformio" / "platforms" / "atmelavr").is_dir(),
+                                reason="needs ./run.sh setup")
+
+
+def offline_env() -> dict[str, str]:
+    env = dict(os.environ)
+    dead = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused
+    for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        env[key] = dead
+    env.pop("NO_PROXY", None)
+    env.pop("no_proxy", None)
+    return env
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "-e", "megaatmega2560"],
+    ["run", "-e", "native"],
+    ["test", "-e", "native", "-f", "common/test_microtest"],
+    ["test", "-e", "megaatmega2560", "-f", "common/test_microtest"],
+])
+def test_pio_needs_no_registry(args: list[str]) -> None:
+    run = subprocess.run([str(PIO), *args], cwd=PROJECT, env=offline_env(), capture_output=True,
+                         text=True, timeout=600)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out[-3000:]
+    assert "HTTPClientError" not in out and "registry" not in out.lower()
