@@ -25,8 +25,21 @@ SUMMARY_RE = re.compile(r"^(?P<tests>\d+) Tests (?P<failures>\d+) Failures (?P<i
 DEFAULT_SIM_TIMEOUT_S = 120
 
 
+VBOARD_EXIT_CODES = {
+    1: "avr-vboard could not load or run the firmware (see its message above)",
+    2: "the simulated MCU crashed (see avr-vboard's message above)",
+    3: "TIMEOUT: the suite did not finish within custom_sim_timeout; it probably hangs",
+}
+
+
 class SimulatorOutputReader(NativeTestOutputReader):
     """Runs the test firmware on avr-vboard (simavr) and streams its UART0."""
+
+    @staticmethod
+    def raise_for_status(return_code):
+        if return_code in VBOARD_EXIT_CODES:
+            raise UnitTestError(f"avr-vboard exited with {return_code}: {VBOARD_EXIT_CODES[return_code]}")
+        NativeTestOutputReader.raise_for_status(return_code)
 
     def get_testing_command(self):
         runner = self.test_runner
@@ -137,6 +150,7 @@ class CustomTestRunner(TestRunnerBase):
                 "The suite ended without its summary line: the program crashed, "
                 "reset, hung or printed garbage."
             )
+            click.secho(str(exc), fg="red", err=True)
             self.test_suite.add_case(TestCase(name=name, status=TestStatus.ERRORED, exception=exc))
             return
         seen = len(self.test_suite.cases)
@@ -147,4 +161,5 @@ class CustomTestRunner(TestRunnerBase):
                 f"{self._summary['failures']} failures, but {seen} tests and {failed} "
                 "failures were reported (lost or garbled output)."
             )
+            click.secho(str(exc), fg="red", err=True)
             self.test_suite.add_case(TestCase(name=name, status=TestStatus.ERRORED, exception=exc))
