@@ -31,6 +31,7 @@ import pytest
 
 from projkit import ROOT, c_define, header_csv, make_project, synthetic_table
 from tinybeat import hosttool, models, protocol
+from tinybeat.avrbench import avr_size
 from tinybeat.boards import Board, load_board
 from tinybeat.config import load_config
 from tinybeat.data import load_files
@@ -222,20 +223,9 @@ def test_no_soft_float_linked(firmware: Firmware) -> None:
     assert not linked, f"soft-float routines linked: {linked}"
 
 
-def _section_sizes(elf: Path) -> dict[str, int]:
-    out = subprocess.run([TOOLS["avr-size"], "-A", "-d", str(elf)], capture_output=True, text=True,
-                         check=True).stdout
-    sizes = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sizes[parts[0]] = int(parts[1])
-    return sizes
-
-
 def test_static_ram_is_small(firmware: Firmware) -> None:
     """.data + .bss <= 1024 - 256 bytes: the model's arrays stay in flash."""
-    sizes = _section_sizes(firmware.elf)
+    sizes = avr_size(firmware.elf)
     assert ".text" in sizes and ".bss" in sizes, sizes
     used = sizes.get(".data", 0) + sizes[".bss"]
     assert used <= RAM_LIMIT, f"static RAM {used} B (.data {sizes.get('.data', 0)} + .bss {sizes['.bss']})"
@@ -255,7 +245,7 @@ def test_info_reports_the_built_model(firmware: Firmware, dev: hosttool.Device) 
     assert info.proto_version == protocol.PROTO_VERSION
     assert info.f_cpu_hz == firmware.board.f_cpu
     assert info.version.endswith("/" + json.loads(c_define(h, "TB_MODEL_VERSION")))
-    sizes = _section_sizes(firmware.elf)
+    sizes = avr_size(firmware.elf)
     assert info.firmware_static_ram_bytes == sum(sizes.get(s, 0) for s in (".data", ".bss", ".noinit"))
 
 

@@ -45,9 +45,16 @@ def _dense_arrays(model: DenseModel) -> tuple[str, str]:
     return arrays, init
 
 
+def _check_int32(name: str, value: int) -> None:
+    if not -(2**31) < int(value) < 2**31:
+        raise ValueError(f"{name} = {value} does not fit int32")
+
+
 def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fingerprint: str,
                  cycle_estimate: int, cycle_budget: int, guard: str = "TINYBEAT_MODEL_H") -> str:
     """Text of the generated model header (deterministic for the same inputs)."""
+    _check_int32("decision_threshold", decision_threshold)
+    _check_int32("bias", model.bias if isinstance(model, TreeEnsemble) else model.b2)
     arrays, init = _tree_arrays(model) if isinstance(model, TreeEnsemble) else _dense_arrays(model)
     fp_bytes = ", ".join(f"0x{fingerprint[i:i + 2]}" for i in range(0, 16, 2))
     family = FAMILY_CODE[model.kind]

@@ -180,6 +180,7 @@ def ensure_model(project: Path, board_id: str, *, force_train: bool = False,
 def _ensure_model(paths: Paths, board_id: str, force_train: bool, log: Callable[[str], None]) -> dict:
     cfg = load_config(paths.config)
     board = load_board(paths.project, board_id)
+    model_budget(board, cfg.budget)  # reserves that leave no room fail now, not after training
     fp = fingerprint(paths, cfg)
     trained = None if force_train else load_trained(paths)
     did_train = False

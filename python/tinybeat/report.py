@@ -10,7 +10,7 @@ import numpy as np
 from . import models
 from .atomic import write_bytes_atomic, write_text_atomic
 from .boards import boards_dir, load_board, model_budget
-from .config import Config
+from .config import Config, ConfigError
 from .pipeline import Paths, select_for_budget
 
 ANCHOR = {"name": "Neuton heartbeat model (seed tutorial)", "auc": 0.973, "accuracy": 0.929,
@@ -22,10 +22,16 @@ def board_choices(paths: Paths, cfg: Config, trained: dict) -> list[dict]:
     out = []
     for manifest in sorted(boards_dir(paths.project).glob("*.json")):
         board = load_board(paths.project, manifest.stem)
-        budget = model_budget(board, cfg.budget)
+        try:
+            budget = model_budget(board, cfg.budget)
+        except ConfigError as exc:  # the reserves leave this board no room: say so, go on
+            out.append({"board": board.id, "name": board.name, "f_cpu": board.f_cpu,
+                        "budget": None, "model": None, "reason": str(exc)})
+            continue
         entry = select_for_budget(trained, budget, cfg.search.tie_tolerance)
         out.append({"board": board.id, "name": board.name, "f_cpu": board.f_cpu,
-                    "budget": budget.__dict__, "model": entry["name"] if entry else None})
+                    "budget": budget.__dict__, "model": entry["name"] if entry else None,
+                    "reason": None if entry else "no candidate fits this budget"})
     return out
 
 
@@ -143,7 +149,8 @@ def markdown(trained: dict, choices: list[dict], default_board: str) -> str:
     ]
     for ch in choices:
         b = ch["budget"]
-        lines.append(f"| {ch['board']} ({ch['name']}) | {b['flash_bytes']} B / {b['ram_bytes']} B / {b['cycles']} | {ch['model']} |")
+        budget = f"{b['flash_bytes']} B / {b['ram_bytes']} B / {b['cycles']}" if b else "none"
+        lines.append(f"| {ch['board']} ({ch['name']}) | {budget} | {ch['model'] or ch['reason']} |")
     lines += [
         "",
         "## How it was chosen",
@@ -172,7 +179,11 @@ def write_report(paths: Paths, cfg: Config, trained: dict, X_test_u8: np.ndarray
                  ref_scores: np.ndarray, default_board: str = "megaatmega2560") -> None:
     """Write report.md, report.json, roc.png and pareto.png into model/ (each atomically)."""
     choices = board_choices(paths, cfg, trained)
-    chosen = next(c for c in choices if c["board"] == default_board)["model"]
+    chosen = next((c["model"] for c in choices if c["board"] == default_board), None)
+    if chosen is None:  # report on the most accurate front model instead
+        chosen = max(trained["front"], key=lambda e: e["cv_metric"])["name"]
+        default_board = f"{default_board} (nothing fits its budget; showing the most accurate candidate)"
+        choices = [*choices, {"board": default_board, "name": "", "budget": None, "model": chosen, "reason": None}]
     entry = next(e for e in trained["front"] if e["name"] == chosen)
     scores = models.predict_scores(models.from_dict(entry["model"]), X_test_u8)
     out = paths.model_dir

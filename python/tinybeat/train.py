@@ -24,6 +24,7 @@ def load_tables(paths: Paths, cfg: Config) -> tuple[Table, Table]:
     check_two_classes(train)
     if d.test:
         test = load_files([paths.project / f for f in d.test], **kwargs)
+        check_two_classes(test)  # AUC and sensitivity need both classes
         return train, test
     return holdout_split(train, d.test_fraction, cfg.search.seed)
 
@@ -98,7 +99,8 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
     entries = []
     for cand in tqdm(front, desc="refitting the Pareto front", unit="model"):
         model = refit(cand, Xtr, ytr, cfg.search.seed)
-        threshold = int(np.floor(cand.threshold * model.score_scale))  # score > threshold: class 1
+        # score > threshold: class 1; clipped to int32 (beyond every reachable score anyway)
+        threshold = int(np.clip(np.floor(cand.threshold * model.score_scale), -2**31 + 1, 2**31 - 1))
         scores = models.predict_scores(model, Xte)
         entries.append({**cand.to_dict(), "model": models.to_dict(model), "decision_threshold": threshold,
                         "test": summary(yte, scores, threshold)})

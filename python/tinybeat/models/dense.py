@@ -53,9 +53,18 @@ def _multiplier_shift(ratio: float) -> tuple[int, int]:
     return m, s
 
 
+def _int32_bias_scale(w_scale: float, bias: float, n_inputs: int) -> float:
+    """Grow w_scale until bias / w_scale plus the largest possible dot product fits int32."""
+    room = INT32_MAX - 127 * 255 * n_inputs
+    return max(w_scale, abs(bias) / room)
+
+
 def from_linear(coef: np.ndarray, intercept: float) -> DenseModel:
     """Linear model trained on inputs x/255: logit = coef . (x/255) + intercept."""
-    w, w_scale = _int8_weights(np.asarray(coef, dtype=np.float64).ravel() / 255.0)
+    w_float = np.asarray(coef, dtype=np.float64).ravel() / 255.0
+    _, w_scale = _int8_weights(w_float)
+    w_scale = _int32_bias_scale(w_scale, intercept, w_float.size)
+    w = np.clip(np.round(w_float / w_scale), -127, 127).astype(np.int8)
     b2 = int(np.round(intercept / w_scale))
     n_inputs = w.shape[0]
     return DenseModel("linear", np.zeros((0, n_inputs), np.int8), np.zeros(0, np.int32), 1, 1,
@@ -76,12 +85,15 @@ def from_mlp(coefs: list[np.ndarray], intercepts: list[np.ndarray], X_calib: np.
     top = float(np.percentile(relu[relu > 0], percentile)) if np.any(relu > 0) else 1.0
     m1, s1 = _multiplier_shift(255.0 / max(top, 1.0))
     worst_acc = int(np.abs(w1.astype(np.int64)).sum(axis=1).max() * 255 + np.abs(b1).max())
-    if worst_acc * m1 > INT32_MAX:
+    if worst_acc * m1 + (1 << (s1 - 1)) > INT32_MAX:
         raise ValueError("MLP accumulator could overflow int32")
     h_scale = s_w1 * 2**s1 / m1     # float hidden = hidden_q * h_scale
     W2 = np.asarray(coefs[1], dtype=np.float64).ravel() * h_scale
-    w2, s_w2 = _int8_weights(W2)
-    b2 = int(np.round(float(np.ravel(intercepts[1])[0]) / s_w2))
+    _, s_w2 = _int8_weights(W2)
+    b2_float = float(np.ravel(intercepts[1])[0])
+    s_w2 = _int32_bias_scale(s_w2, b2_float, W2.size)
+    w2 = np.clip(np.round(W2 / s_w2), -127, 127).astype(np.int8)
+    b2 = int(np.round(b2_float / s_w2))
     return DenseModel("mlp", w1, b1.astype(np.int32), m1, s1, w2, b2, 1.0 / s_w2)
 
 
