@@ -42,9 +42,15 @@ def load_board(project_dir: Path, board_id: str) -> Board:
     return Board.from_manifest(board_id, json.loads(path.read_text()))
 
 
+# The engine reads model arrays with near flash reads (lpm: first 64 KB) and avr-gcc
+# allows no array over 32,767 bytes; capping the model at 32 KB keeps both true
+# with room for the firmware's and the tests' own flash data.
+MAX_MODEL_FLASH_AVR = 32 * 1024
+
+
 def model_budget(board: Board, cfg: BudgetConfig) -> Budget:
     """What the model may use on this board: its flash and RAM less the firmware's reserve."""
-    flash = board.flash_bytes - cfg.flash_reserve
+    flash = min(board.flash_bytes - cfg.flash_reserve, MAX_MODEL_FLASH_AVR)
     if cfg.max_model_flash is not None:
         flash = min(flash, cfg.max_model_flash)
     ram = board.ram_bytes - cfg.ram_reserve
