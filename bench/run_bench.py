@@ -889,7 +889,7 @@ def main(argv=None) -> int:
 
 def write_markdown(path, res, ours, rows, scaling_rows, v, boundary, limits, bench, same_as_chosen, cd, cn, same_rows):
     e = res["energy"]
-    L = [f"# tinybeat vs emlearn on the ATmega2560", "",
+    L = ["# tinybeat vs emlearn on the ATmega2560", "",
          f"Produced by `{res['command']}` on {res['date']} ({res['elapsed_s']:.0f} s on {res['host']['cpus']} cores).", "",
          f"- Data: `{res['data']['train']}` for training, `{res['data']['test']}` for every metric "
          f"({res['data']['test_beats']} test beats, {res['data']['test_abnormal']} abnormal); AUC and accuracy on the "
