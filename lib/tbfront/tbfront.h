@@ -1,0 +1,102 @@
+/*
+ * tbfront: the streaming ECG front end (integer-only, no heap, one sample in at a time).
+ *
+ * CONTRACT between the firmware, the Python reference (python/tinybeat/frontend)
+ * and the tests. The Python reference computes the same integers, beat for beat.
+ *
+ * Input: one 10-bit ADC sample (0..1023) at a time, at the rate given to
+ * tbf_init (125..360 Hz; 125, 250 and 360 Hz are tested). Larger values are
+ * hostile input: they are clamped to 1023 and count as saturated.
+ *
+ * Output: a tbf_beat_t for every detected beat once it is complete (a beat
+ * still open when the signal is lost is dropped and counted in the state). A beat is complete when the
+ * next R peak has been detected (it gives rr_post) and its window is full, so a
+ * beat is reported about one RR interval plus the window later (<= ~2.5 s).
+ *
+ * Classifier input x[] (TBF_N_INPUTS bytes), identical to training:
+ *   x[0..186]   the beat window: the filtered signal resampled to 125 Hz, starting
+ *               at the R peak, round(1.2 * T) samples long (T = median of the last
+ *               up to 8 RR intervals, post-RR included, in 125 Hz samples), capped
+ *               at 187 and zero-padded to 187; min-max scaled to 0..255 over the
+ *               window's own samples (the padding stays 0).
+ *   x[187]      pre-RR  in 8 ms units (125 Hz samples), clamped to 255
+ *   x[188]      post-RR in 8 ms units, clamped to 255
+ *   x[189]      average RR (mean of the last up to 10 RR intervals, pre-RR included), 8 ms units
+ *   x[190]      64 * pre-RR / average RR, rounded, clamped to 255
+ *   x[191]      64 * post-RR / average RR, rounded, clamped to 255
+ *   x[192]      64 * this beat's peak-to-peak amplitude / mean of the last up to 8 beats', clamped
+ *
+ * Signal state: lead-off (from the caller's lead-off input), flat or saturated
+ * signal are reported as a state change (TBF_EV_SIGNAL), never as beats; the
+ * detector relearns after the signal comes back.
+ */
+#ifndef TBFRONT_H
+#define TBFRONT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TBF_WINDOW_HZ 125u
+#define TBF_BEAT_LEN 187u
+#define TBF_N_FEATURES 6u
+#define TBF_N_INPUTS (TBF_BEAT_LEN + TBF_N_FEATURES) /* 193 */
+#define TBF_ADC_MAX 1023u
+#define TBF_FS_MIN 125u
+#define TBF_FS_MAX 360u
+
+typedef enum {
+	TBF_OK = 0,
+	TBF_E_RATE = 1, /* sample rate outside TBF_FS_MIN..TBF_FS_MAX */
+	TBF_E_ARG = 2   /* a NULL pointer */
+} tbf_status_t;
+
+typedef enum {
+	TBF_EV_NONE = 0,   /* nothing to report */
+	TBF_EV_BEAT = 1,   /* *beat holds a complete beat */
+	TBF_EV_SIGNAL = 2  /* the signal state changed: see tbf_signal() */
+} tbf_event_t;
+
+typedef enum {
+	TBF_SIG_OK = 0,        /* beats are being detected */
+	TBF_SIG_LEAD_OFF = 1,  /* the caller reported lead-off */
+	TBF_SIG_FLAT = 2,      /* no variation: no signal */
+	TBF_SIG_SATURATED = 3  /* stuck at a rail of the ADC */
+} tbf_signal_t;
+
+/* tbf_beat_t.flags: a beat with any flag set is reported, but not fit to classify. */
+#define TBF_BEAT_NO_PRE 0x01u  /* first beat after init or after the signal came back: no pre-RR */
+
+typedef struct {
+	uint32_t r_sample;  /* index of the R peak, in input samples since tbf_init */
+	uint16_t rr_pre;    /* RR interval before the beat, input samples */
+	uint16_t rr_post;   /* RR interval after the beat, input samples */
+	uint16_t rr_avg;    /* mean of the last up to 10 RR intervals (rr_pre included), input samples */
+	uint16_t hr_x10;    /* heart rate from rr_avg, beats per minute x 10 */
+	uint8_t flags;      /* TBF_BEAT_*: 0 for a beat with full rhythm context */
+	uint8_t x[TBF_N_INPUTS];
+} tbf_beat_t;
+
+/* The state is the implementation's (lib/tbfront/tbfront_state.h); the caller allocates it. */
+#include "tbfront_state.h"
+
+/* Reset the state for a sample rate of fs_hz (TBF_FS_MIN..TBF_FS_MAX). */
+tbf_status_t tbf_init(tbf_state_t *s, uint16_t fs_hz);
+
+/*
+ * Push one sample. lead_off != 0 means the analog front end reports lead-off
+ * (AD8232 LO+ / LO-). Returns TBF_EV_BEAT when *beat was filled, TBF_EV_SIGNAL
+ * when the signal state changed, else TBF_EV_NONE. Never fails for any input.
+ */
+tbf_event_t tbf_push(tbf_state_t *s, uint16_t adc, uint8_t lead_off, tbf_beat_t *beat);
+
+/* Current signal state. */
+tbf_signal_t tbf_signal(const tbf_state_t *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TBFRONT_H */
