@@ -18,6 +18,8 @@ typedef char tbf_arith_shift_check[((-7 >> 1) == -4) ? 1 : -1];
 #define TWAVE 45        /* 360 ms */
 #define PAUSE 250u      /* 2 s without a next R: the beat is reported with TBF_BEAT_PAUSE */
 #define QUIET 375u      /* 3 s without a QRS: thresholds halve */
+#define HOLD 25u        /* pre-blanking, 200 ms */
+#define TH_NUM 3        /* threshold: noise + TH_NUM/16 (qrs - noise) */
 #define MWI_N 19u       /* 152 ms moving-window integration */
 #define R_SEARCH 25u    /* band-pass samples searched for the R peak */
 #define BP_DELAY 14u    /* band-pass delay, 125 Hz samples */
@@ -52,8 +54,13 @@ static void reset_detector(tbf_state_t *s)
 	s->due = 125;
 	s->k = 0;
 	s->mwi = s->mwi1 = s->mwi2 = 0;
-	s->spki = s->npki = 0;
+	for (i = 0; i < 8u; i++)
+		s->qbuf[i] = s->nbuf[i] = 0;
+	s->qpos = s->npos = 0;
 	s->lmax = 0;
+	s->hold_h = s->hold_r = s->hold_until = 0;
+	s->hold_slope = 0;
+	s->hold_valid = 0;
 	s->last_r = s->last_conf = s->quiet_ref = s->sb_r = 0;
 	s->sb_h = 0;
 	s->last_slope = s->sb_slope = 0;
@@ -322,15 +329,43 @@ static void emit(tbf_state_t *s, uint32_t k, uint32_t n_now, tbf_beat_t *b)
 
 /* ---- detector -------------------------------------------------------------------- */
 
-static void qrs(tbf_state_t *s, uint32_t r, uint32_t h, uint16_t slope, uint32_t k, uint8_t shift,
-                uint32_t r_in)
+static uint16_t sat16(uint32_t v)
 {
-	s->spki += ((int32_t)h - s->spki) >> shift;
+	return (v > 0xFFFFu) ? 0xFFFFu : (uint16_t)v;
+}
+
+static void qrs(tbf_state_t *s, uint32_t r, uint32_t h, uint16_t slope, uint32_t k, uint32_t r_in)
+{
+	s->qbuf[s->qpos] = sat16(h);
+	s->qpos = (uint8_t)((s->qpos + 1u) & 7u);
 	add_beat(s, r, r_in, k);
 	s->last_slope = slope;
 	s->last_conf = k;
 	s->quiet_ref = k;
 	s->sb_valid = 0;
+}
+
+static void noise(tbf_state_t *s, uint32_t h)
+{
+	s->nbuf[s->npos] = sat16(h);
+	s->npos = (uint8_t)((s->npos + 1u) & 7u);
+}
+
+/* lower median of 8 */
+static uint16_t median8(const uint16_t *buf)
+{
+	uint16_t v[8];
+	uint8_t i, j;
+	for (i = 0; i < 8u; i++) {
+		uint16_t x = buf[i];
+		j = i;
+		while (j > 0 && v[j - 1] > x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+	return v[3];
 }
 
 /* input index (within the segment) of the 125 Hz index r, given the current k, n, f */
@@ -387,20 +422,19 @@ static tbf_event_t step125(tbf_state_t *s, uint16_t y4, uint32_t n, uint8_t f, t
 	s->sqh[k & HM] = sq;
 
 	if (k == LEARN) {
-		s->spki = (int32_t)(s->lmax >> 1);
-		s->npki = (int32_t)(s->lmax >> 4);
+		const uint16_t q = sat16(s->lmax >> 1), z = sat16(s->lmax >> 4);
+		for (i = 0; i < 8u; i++) {
+			s->qbuf[i] = q;
+			s->nbuf[i] = z;
+		}
 		s->last_conf = s->quiet_ref = k;
 	}
-	/* a peak of the integrated signal at k - 1 */
-	if (s->mwi1 > s->mwi2 && s->mwi1 >= s->mwi) {
-		const uint32_t h = s->mwi1;
-		if (k < LEARN) {
-			if (h > s->lmax)
-				s->lmax = h;
-		} else {
-			uint16_t best = 0, slope = 0;
-			uint32_t j, rb = k - R_SEARCH, r;
-			int32_t th1 = s->npki + ((s->spki - s->npki) >> 2);
+	/* a peak of the integrated signal at k - 1: held if it is the highest for HOLD samples */
+	if (s->mwi1 > s->mwi2 && s->mwi1 >= s->mwi && (!s->hold_valid || s->mwi1 > s->hold_h)) {
+		uint16_t best = 0, slope = 0;
+		uint32_t j, rb = 0;
+		if (k >= R_SEARCH) {
+			rb = k - R_SEARCH;
 			for (j = k - R_SEARCH; j < k; j++) {
 				int16_t v = s->bph[j & HM];
 				uint16_t m = (uint16_t)(v < 0 ? -v : v);
@@ -409,20 +443,40 @@ static tbf_event_t step125(tbf_state_t *s, uint16_t y4, uint32_t n, uint8_t f, t
 					rb = j;
 				}
 			}
+			rb -= BP_DELAY;
 			for (j = k - MWI_N; j < k; j++)
 				if (s->sqh[j & HM] > slope)
 					slope = s->sqh[j & HM];
-			r = rb - BP_DELAY;
+		}
+		s->hold_valid = 1;
+		s->hold_h = s->mwi1;
+		s->hold_r = rb;
+		s->hold_slope = slope;
+		s->hold_until = k + HOLD;
+	}
+	s->mwi2 = s->mwi1;
+	s->mwi1 = s->mwi;
+
+	if (s->hold_valid && k == s->hold_until) {
+		const uint32_t h = s->hold_h, r = s->hold_r;
+		const uint16_t slope = s->hold_slope;
+		s->hold_valid = 0;
+		if (k < LEARN) {
+			if (h > s->lmax)
+				s->lmax = h;
+		} else {
+			const int32_t qm = median8(s->qbuf), nm = median8(s->nbuf);
+			const int32_t th = nm + (((qm - nm) * TH_NUM) >> 4);
 			if (s->have_last && (int32_t)(r - s->last_r) < REFRACT) {
 				/* refractory: ignored */
-			} else if ((int32_t)h > th1) {
+			} else if ((int32_t)h > th) {
 				if (s->have_last && (int32_t)(r - s->last_r) < TWAVE && slope < s->last_slope / 2u)
-					s->npki += ((int32_t)h - s->npki) >> 3; /* a T wave */
+					noise(s, h); /* a T wave */
 				else
-					qrs(s, r, h, slope, k, 3, s->seg_start + r_to_input(s, r, k, n, f));
+					qrs(s, r, h, slope, k, s->seg_start + r_to_input(s, r, k, n, f));
 			} else {
-				s->npki += ((int32_t)h - s->npki) >> 3;
-				if ((int32_t)h > (th1 >> 1) && (!s->sb_valid || h > s->sb_h)) {
+				noise(s, h);
+				if ((int32_t)h > (th >> 1) && (!s->sb_valid || h > s->sb_h)) {
 					s->sb_valid = 1;
 					s->sb_h = h;
 					s->sb_r = r;
@@ -431,15 +485,15 @@ static tbf_event_t step125(tbf_state_t *s, uint16_t y4, uint32_t n, uint8_t f, t
 			}
 		}
 	}
-	s->mwi2 = s->mwi1;
-	s->mwi1 = s->mwi;
 
 	if (k >= LEARN) {
 		if (s->sb_valid && k - s->last_conf > s->sb_lim) /* search back */
-			qrs(s, s->sb_r, s->sb_h, s->sb_slope, k, 2, s->seg_start + r_to_input(s, s->sb_r, k, n, f));
+			qrs(s, s->sb_r, s->sb_h, s->sb_slope, k, s->seg_start + r_to_input(s, s->sb_r, k, n, f));
 		if (k - s->quiet_ref >= QUIET) {
-			s->spki -= s->spki >> 1;
-			s->npki -= s->npki >> 1;
+			for (i = 0; i < 8u; i++) {
+				s->qbuf[i] >>= 1;
+				s->nbuf[i] >>= 1;
+			}
 			s->quiet_ref = k;
 		}
 	}

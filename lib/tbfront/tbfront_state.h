@@ -66,8 +66,12 @@ typedef struct {
 	uint16_t sqh[TBF_HIST];
 
 	/* detector */
-	int32_t spki, npki;
+	uint16_t qbuf[8], nbuf[8];  /* last 8 QRS / noise peak heights (saturated) */
+	uint8_t qpos, npos;
 	uint32_t lmax;
+	uint32_t hold_h, hold_r, hold_until; /* pre-blanking: the peak held */
+	uint16_t hold_slope;
+	uint8_t hold_valid;
 	uint32_t last_r, last_conf, quiet_ref, sb_r;
 	uint32_t sb_h;
 	uint16_t last_slope, sb_slope, sb_lim;

@@ -57,3 +57,6 @@ def pre_delay125(fs: int) -> int:
 def block_len(fs: int) -> int:
     """Signal-check block, input samples (a quarter second)."""
     return (fs + 2) // 4
+
+HOLD = 25       # pre-blanking: a peak is released 200 ms after it was taken
+TH_NUM = 3      # detection threshold: noise + TH_NUM/16 (qrs - noise)
