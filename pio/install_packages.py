@@ -4,8 +4,9 @@ Run with the project's virtual environment Python, from anywhere:
 
     .venv/bin/python pio/install_packages.py
 
-It makes, from pip's SCons and Debian's avrdude and simavr, the packages
-`tool-scons`, `tool-avrdude` and `tool-simavr`, and installs them together with
+It makes, from pip's SCons and Debian's avrdude, simavr and arduino-core-avr, the
+packages `tool-scons`, `tool-avrdude`, `tool-simavr` and `framework-arduino-avr`
+(the Arduino AVR core for `framework = arduino`), and installs them together with
 the dev-platforms in pio/platforms/ into the project-local PlatformIO core
 (`.platformio/` beside platformio.ini). Nothing in the user's home is touched
 and no registry is contacted. Safe to re-run: a package whose sources did not
@@ -27,6 +28,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 CORE_DIR = PROJECT_DIR / ".platformio"
 PLATFORMS_SRC = PROJECT_DIR / "pio" / "platforms"
 VBOARD_SRC = PROJECT_DIR / "pio" / "tools" / "simavr" / "avr-vboard.c"
+ARDUINO_AVR_SRC = Path("/usr/share/arduino/hardware/arduino/avr")  # Debian's arduino-core-avr
 STAMP = ".tinybeat-source-hash"
 
 
@@ -107,6 +109,23 @@ def stage_tool_simavr(dst: Path) -> None:
                    "Debian's simavr and avr-vboard, a virtual AVR board on libsimavr")
 
 
+def stage_framework_arduino_avr(dst: Path) -> None:
+    """The Arduino AVR core as PlatformIO's `framework-arduino-avr` package layout.
+
+    Copies cores/, variants/, libraries/ (EEPROM, SPI, Wire, ...), boards.txt and
+    platform.txt; bootloaders and USB firmwares are not needed to build sketches.
+    """
+    if not (ARDUINO_AVR_SRC / "cores" / "arduino" / "Arduino.h").is_file():
+        raise SystemExit(f"error: {ARDUINO_AVR_SRC} has no Arduino core: install Debian's arduino-core-avr "
+                         "(./run.sh setup does it)")
+    for name in ("cores", "variants", "libraries"):
+        shutil.copytree(ARDUINO_AVR_SRC / name, dst / name, symlinks=False)
+    for name in ("boards.txt", "platform.txt"):
+        shutil.copy2(ARDUINO_AVR_SRC / name, dst / name)
+    write_manifest(dst, "framework-arduino-avr", debian_version("arduino-core-avr"),
+                   "Debian's arduino-core-avr: the Arduino AVR core, variants and bundled libraries")
+
+
 def package_dir(kind: str, name: str) -> Path:
     return CORE_DIR / ("packages" if kind == "tool" else "platforms") / name
 
@@ -151,6 +170,7 @@ def main() -> int:
             ("tool-scons", stage_tool_scons, "platformio"),
             ("tool-avrdude", stage_tool_avrdude, None),
             ("tool-simavr", stage_tool_simavr, None),
+            ("framework-arduino-avr", stage_framework_arduino_avr, None),
         ):
             dst = Path(tmp) / name
             dst.mkdir()

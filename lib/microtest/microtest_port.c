@@ -14,6 +14,14 @@
 #define MT_BAUD 115200UL
 #define MT_UBRR ((F_CPU + 4UL * MT_BAUD) / (8UL * MT_BAUD) - 1UL)
 
+/*
+ * 1 until the first byte is written: right after the transmitter is enabled its
+ * data register is empty, so that byte goes out without polling UDRE0. (simavr
+ * 1.6 leaves UDRE0 cleared until the first write when UCSR0B was written with
+ * TXEN0 off before, as the Arduino core's init() does; a real AVR reads 1.)
+ */
+static uint8_t g_tx_fresh;
+
 void mt_port_begin(void)
 {
 	MCUSR = 0;
@@ -23,13 +31,16 @@ void mt_port_begin(void)
 	UCSR0A = (uint8_t)_BV(U2X0);
 	UCSR0B = (uint8_t)_BV(TXEN0);
 	UCSR0C = (uint8_t)(_BV(UCSZ01) | _BV(UCSZ00));
+	g_tx_fresh = 1;
 }
 
 void mt_port_putc(char c)
 {
 	if (c == '\n')
 		mt_port_putc('\r');
-	loop_until_bit_is_set(UCSR0A, UDRE0);
+	if (!g_tx_fresh)
+		loop_until_bit_is_set(UCSR0A, UDRE0);
+	g_tx_fresh = 0;
 	UCSR0A |= _BV(TXC0);
 	UDR0 = (uint8_t)c;
 }

@@ -33,6 +33,18 @@ def cmd_evaluate(args) -> int:
     return evaluate_main(args)
 
 
+def cmd_simulate(args) -> int:
+    from .boards import load_board
+    from .vboard import simulate
+
+    project = _project(args)
+    try:
+        return simulate(project, Path(args.elf), load_board(project, args.board), seconds=args.seconds)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N test beats (0 = all)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("simulate", help="run a firmware on the simulated board, its serial port in this terminal")
+    p.add_argument("--project", default=".")
+    p.add_argument("--board", default="megaatmega2560")
+    p.add_argument("--elf", required=True, help="firmware.elf (pio run builds .pio/build/<env>/firmware.elf)")
+    p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0 = until you quit)")
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 Before compilation it reloads (or retrains, when data, config or pipeline
 changed) the model for the env's board and writes include/tinybeat_model.h
-only if its bytes change. It adds the custom targets `train` and `evaluate`.
+only if its bytes change. It adds the custom targets `train`, `evaluate` and
+`simulate`, and for an env with `custom_sketch = <folder>` builds that sketch
+folder instead of src/ (the Arduino examples).
 """
 
 from __future__ import annotations
@@ -16,6 +18,24 @@ from .config import ConfigError
 from .data import DataError
 
 MODEL_BOARD_OPTION = "custom_model_board"  # native env: whose budget the model follows
+SKETCH_OPTION = "custom_sketch"  # an Arduino sketch folder to build instead of src/
+
+
+def select_sketch(env) -> None:
+    """Build the folder named by `custom_sketch` (relative to the project) as the env's sources.
+
+    PlatformIO converts the folder's .ino files to C++ as it does for src/.
+    A missing folder stops the build with one line naming the option.
+    """
+    sketch = env.GetProjectOption(SKETCH_OPTION, "")
+    if not sketch:
+        return
+    folder = (Path(env["PROJECT_DIR"]) / sketch).resolve()
+    if not folder.is_dir():
+        sys.stderr.write(f"\nError: platformio.ini [env:{env['PIOENV']}] {SKETCH_OPTION} = {sketch}: "
+                         f"no such folder ({folder})\n\n")
+        env.Exit(1)
+    env.Replace(PROJECT_SRC_DIR=str(folder))
 
 
 def board_for_env(env) -> str:
@@ -35,6 +55,7 @@ def run(env, targets: list[str]) -> None:
     from .pipeline import ensure_model
 
     project = Path(env["PROJECT_DIR"])
+    select_sketch(env)
     if {"clean", "cleanall", "fullclean", "envdump", "idedata"} & set(targets):
         return
     try:
@@ -65,3 +86,13 @@ def run(env, targets: list[str]) -> None:
         title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
         always_build=True,
     )
+    if env.subst("$PIOPLATFORM") == "atmelavr":
+        simulate_cmd = [python, "-m", "tinybeat", "simulate", "--project", str(project),
+                        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
+                        "--board", board_for_env(env)]
+        env.AddCustomTarget(
+            name="simulate", dependencies="$BUILD_DIR/firmware.elf",
+            actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in simulate_cmd)],
+            title="Simulate", description="Run the firmware on the simulated board, its serial port in this terminal",
+            always_build=True,
+        )

@@ -1,0 +1,148 @@
+"""The Arduino side: example sketches built with framework = arduino, the
+SerialClassifier sketch on the virtual board (protocol and text mode), and
+`tinybeat simulate` showing a firmware's serial port in a terminal.
+
+Builds in the project root when its saved model is current, else in a
+throw-away copy with a tiny synthetic dataset (as tests/test_firmware.py does).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from projkit import ROOT
+from test_firmware import PIO, TOOLS, _fallback_project, _main_model_state, _test_beats
+from tinybeat import hosttool, models
+from tinybeat.boards import Board, load_board
+from tinybeat.config import load_config
+from tinybeat.pipeline import Paths, load_trained, select_for_board
+from tinybeat.vboard import VirtualBoard, vboard_path
+
+ENV = "megaatmega2560-arduino"
+pytestmark = [
+    pytest.mark.skipif(not all(TOOLS.values()), reason="AVR toolchain missing"),
+    pytest.mark.skipif(not vboard_path(ROOT).is_file(), reason=f"{vboard_path(ROOT)} is missing (./run.sh setup)"),
+    pytest.mark.skipif(not (ROOT / ".platformio" / "packages" / "framework-arduino-avr").is_dir(),
+                       reason="framework-arduino-avr is not installed (./run.sh setup)"),
+]
+
+
+@dataclass
+class Sketch:
+    project: Path
+    elf: Path
+    board: Board
+    model: models.IntModel
+    threshold: int
+
+
+def _build(project: Path, env_name: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PLATFORMIO_NO_ANSI": "true"}
+    return subprocess.run([str(PIO), "run", "-e", env_name], cwd=project, capture_output=True, text=True,
+                          env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    reason = "TINYBEAT_TEST_FIRMWARE_COPY is set" if os.environ.get("TINYBEAT_TEST_FIRMWARE_COPY") else \
+        _main_model_state()
+    if reason is None:
+        return ROOT
+    warnings.warn(f"test_arduino built a synthetic copy of the project: {reason}", stacklevel=1)
+    return _fallback_project(tmp_path_factory.mktemp("ard") / "proj")
+
+
+@pytest.fixture(scope="module")
+def sketch(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Sketch:
+    run = _build(project, ENV)
+    assert run.returncode == 0, f"pio run -e {ENV} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    elf = tmp_path_factory.mktemp("ard_elf") / "firmware.elf"
+    shutil.copy2(project / ".pio" / "build" / ENV / "firmware.elf", elf)
+    paths = Paths(project)
+    board = load_board(project, "megaatmega2560")
+    entry = select_for_board(load_trained(paths), board, load_config(paths.config))
+    return Sketch(project, elf, board, models.from_dict(entry["model"]), int(entry.get("decision_threshold", 0)))
+
+
+def test_sketch_is_an_arduino_build(sketch: Sketch) -> None:
+    """The sketch links the Arduino core (HardwareSerial, init) and the library, not the bare firmware."""
+    symbols = subprocess.run(["avr-nm", "-C", str(sketch.elf)], capture_output=True, text=True, check=True).stdout
+    assert "HardwareSerial" in symbols and " init" in symbols
+    assert "TinyBeatLink::poll" in symbols
+    assert "uart_init" not in symbols  # src/avr is not part of it
+
+
+def test_serial_classifier_matches_reference(sketch: Sketch) -> None:
+    """The sketch over the framed protocol: every score and class equal to the Python reference."""
+    X, y = _test_beats(sketch.project, 40)
+    with VirtualBoard(ROOT, sketch.elf, sketch.board) as vb, hosttool.Device(vb.port) as dev:
+        ev = hosttool.evaluate(dev, X, y, sketch.model, sketch.threshold, progress=False)
+    assert ev.n == len(y) and ev.mismatches == 0
+    assert ev.info.n_inputs == X.shape[1]
+    assert ev.stats.count == len(y)
+    assert b"tinybeat SerialClassifier" in bytes(dev.text)
+    assert 0 < int(np.median(ev.cycles)) <= int(load_config(Paths(sketch.project).config).budget.max_cycles)
+
+
+def _simulate(project: Path, elf: Path, board: str, stdin: str, seconds: float = 0) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    cmd = [sys.executable, "-m", "tinybeat", "simulate", "--project", str(ROOT), "--elf", str(elf),
+           "--board", board]
+    if seconds:
+        cmd += ["--seconds", str(seconds)]
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+
+def test_simulate_shows_banner_and_text_verdict(sketch: Sketch) -> None:
+    """`tinybeat simulate`: the banner, then a pasted beat line answered with the reference verdict."""
+    X, _ = _test_beats(sketch.project, 4)
+    expected = int(models.predict_scores(sketch.model, X[:1])[0])
+    verdict = "ABNORMAL" if expected > sketch.threshold else "normal"
+    run = _simulate(sketch.project, sketch.elf, "megaatmega2560", ",".join(str(int(v)) for v in X[0]) + "\n")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "tinybeat SerialClassifier: model" in run.stdout
+    assert f"beat 1: {verdict} (score {expected}," in run.stdout
+    assert "simulation ended (end of input)" in run.stdout
+
+
+def test_simulate_rejects_a_bad_line(sketch: Sketch) -> None:
+    run = _simulate(sketch.project, sketch.elf, "megaatmega2560", "1,2,oops\n")
+    assert "error: only integers 0..255 separated by commas or spaces" in run.stdout
+
+
+def test_simulate_bare_firmware_banner(project: Path, tmp_path: Path) -> None:
+    """The bare firmware in the same terminal: its banner, nothing lost before the terminal attached."""
+    run = _build(project, "megaatmega2560")
+    assert run.returncode == 0, run.stdout[-3000:]
+    elf = tmp_path / "firmware.elf"
+    shutil.copy2(project / ".pio" / "build" / "megaatmega2560" / "firmware.elf", elf)
+    out = _simulate(project, elf, "megaatmega2560", "", seconds=2)
+    assert "tinybeat 0.1.0: heartbeat classifier, model" in out.stdout
+
+
+def test_simulate_missing_elf_is_one_line(tmp_path: Path) -> None:
+    out = _simulate(ROOT, tmp_path / "nope.elf", "megaatmega2560", "")
+    assert out.returncode != 0
+    assert "nope.elf is missing: build it with `pio run`" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("env_name", ["megaatmega2560-arduino-monitor", "uno-arduino", "uno-arduino-monitor"])
+def test_other_examples_build(project: Path, env_name: str) -> None:
+    """Every example sketch builds for the Mega and the Uno and fits the board."""
+    run = _build(project, env_name)
+    assert run.returncode == 0, f"pio run -e {env_name} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    elf = project / ".pio" / "build" / env_name / "firmware.elf"
+    sizes = subprocess.run(["avr-size", "-A", "-d", str(elf)], capture_output=True, text=True, check=True).stdout
+    print(env_name, json.dumps({line.split()[0]: int(line.split()[1]) for line in sizes.splitlines()
+                                if line.startswith((".text", ".data", ".bss"))}))
