@@ -118,6 +118,16 @@ def fit_integer_models(spec: FitSpec, X_u8: np.ndarray, y: np.ndarray, seed: int
         raise ValueError(f"unknown model family {spec.family!r}")
 
 
+def refit(cand: Candidate, X_u8: np.ndarray, y: np.ndarray, seed: int) -> models.IntModel:
+    """Fit the candidate on all training rows and return its integer model."""
+    sizes = (cand.n_trees,) if cand.n_trees else ()
+    spec = FitSpec(cand.family, tuple(sorted(cand.params.items())), sizes)
+    for name, _, model in fit_integer_models(spec, X_u8, y, seed):
+        if name == cand.name:
+            return model
+    raise RuntimeError(f"refit did not produce {cand.name}")
+
+
 def _first_trees(model: models.TreeEnsemble, n: int) -> models.TreeEnsemble:
     return models.TreeEnsemble(model.kind, model.depth, model.features[:n], model.thresholds[:n],
                                model.leaves[:n], model.bias, model.score_scale)

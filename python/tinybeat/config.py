@@ -16,6 +16,9 @@ class ConfigError(ValueError):
     """A configuration problem; the message names the file and the key."""
 
 
+KINDS = ("beats", "records")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     train: list[str]
@@ -26,6 +29,8 @@ class DataConfig:
     positive_labels: list[float] | None = None
     input_range: tuple[float, float] = (0.0, 1.0)
     test_fraction: float = 0.2
+    kind: str = "beats"            # beats: CSV rows of beats | records: raw ECG records (front end cuts beats)
+    sample_rate: int | None = None # records given as CSV: samples per second
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,11 @@ def load_config(path: Path | str) -> Config:
         data = DataConfig(**{**data.__dict__, "test": [data.test]})
     if not data.train:
         raise ConfigError(f"{path}: data.train must name at least one CSV file")
+    if data.kind not in KINDS:
+        raise ConfigError(f"{path}: data.kind must be beats or records, not {data.kind!r}")
+    if data.kind == "records":
+        # the front end makes byte inputs: the range is fixed, and the record name is the group
+        data = DataConfig(**{**data.__dict__, "input_range": (0.0, 255.0), "group": "record"})
     if data.format not in ("auto", "kaggle", "header"):
         raise ConfigError(f"{path}: data.format must be auto, kaggle or header, not {data.format!r}")
     rng = tuple(float(v) for v in data.input_range)

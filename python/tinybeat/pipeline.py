@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from .config import Config, ConfigError, load_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Modules that do not change what training produces.
-NOT_TRAINING = {"cli.py", "pio_hook.py", "report.py", "hosttool.py", "vboard.py", "protocol.py", "mitdb.py"}
+NOT_TRAINING = {"cli.py", "pio_hook.py", "report.py", "hosttool.py", "vboard.py", "protocol.py"}
 TRAINED_FILE = "trained.json"
 GOLDEN_COUNT = 48
 
@@ -77,10 +78,16 @@ def fingerprint(paths: Paths, cfg: Config) -> str:
                               "budget": cfg.budget.__dict__}, sort_keys=True, default=list).encode())
     for rel in data_files(cfg):
         path = paths.project / rel
-        if not path.is_file():
-            raise ConfigError(f"{paths.config}: data file {rel} does not exist")
-        digest.update(rel.encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        files = [path]
+        if cfg.data.kind == "records":
+            from .dataset import record_files
+
+            files = record_files(path)
+        for file in files:
+            if not file.is_file():
+                raise ConfigError(f"{paths.config}: data file {os.path.relpath(file, paths.project)} does not exist")
+            digest.update(os.path.relpath(file, paths.project).encode())
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
 
 

@@ -12,6 +12,7 @@ from .boards import boards_dir, load_board, model_budget
 from .config import Config, ConfigError
 from .pipeline import Paths, select_for_budget
 
+DEFAULT_BOARD = "megaatmega2560"
 ANCHOR = {"name": "Neuton heartbeat model (seed tutorial)", "auc": 0.973, "accuracy": 0.929,
           "cycles": 148000, "flash_bytes": 4096, "ram_bytes": 1100}
 
@@ -150,6 +151,7 @@ def markdown(trained: dict, choices: list[dict], default_board: str) -> str:
         b = ch["budget"]
         budget = f"{b['flash_bytes']} B / {b['ram_bytes']} B / {b['cycles']}" if b else "none"
         lines.append(f"| {ch['board']} ({ch['name']}) | {budget} | {ch['model'] or ch['reason']} |")
+    lines += rhythm_section(trained, e) + detection_section(trained)
     lines += [
         "",
         "## How it was chosen",
@@ -174,8 +176,61 @@ def markdown(trained: dict, choices: list[dict], default_board: str) -> str:
     return "\n".join(lines)
 
 
+def rhythm_section(trained: dict, entry: dict) -> list[str]:
+    """Morphology-only vs with-rhythm model of the same family and size, same test patients."""
+    m = trained.get("morphology_only")
+    if not m:
+        return []
+    t, mt = entry["test"], m["test"]
+    row = "| {} | {} | {:.4f} | {:.4f} | {} | {} | {} |"
+    return [
+        "",
+        "## What the rhythm features add",
+        "",
+        f"The same family and size as `{m['with_rhythm']}`, refitted on the beat shape alone "
+        f"({m['n_inputs']} inputs), scored the same way on the same test beats:",
+        "",
+        "| model | inputs | CV metric | test AUC | accuracy | sensitivity | specificity |",
+        "|---|---|---|---|---|---|---|",
+        row.format("beat shape only", m["n_inputs"], m["cv_metric"], mt["auc"], _pct(mt["accuracy"]),
+                   _pct(mt["sensitivity"]), _pct(mt["specificity"])),
+        row.format("shape + RR and amplitude features", trained["n_inputs"], entry["cv_metric"], t["auc"],
+                   _pct(t["accuracy"]), _pct(t["sensitivity"]), _pct(t["specificity"])),
+        "",
+        f"Test AUC gain from the rhythm features: **{t['auc'] - mt['auc']:+.4f}**.",
+    ]
+
+
+def detection_section(trained: dict) -> list[str]:
+    """Per-record and gross QRS detection of the front end that cut the beats (EC57, 150 ms)."""
+    det = trained.get("detection")
+    if not det or not det.get("gross"):
+        return []
+    g = det["gross"]
+    lines = [
+        "",
+        "## Beat detection (the board's front end on the raw records)",
+        "",
+        f"ANSI/AAMI EC57 beat-by-beat comparison with the reference annotations (match window 150 ms): "
+        f"sensitivity **{_pct(g['sensitivity'])}**, positive predictivity **{_pct(g['positive_predictivity'])}** "
+        f"over {g['reference_beats']} reference beats ({g['fn']} missed, {g['fp']} false detections). "
+        f"{g.get('note', '')}",
+        "",
+        "| record | reference beats | missed (FN) | false (FP) | sensitivity | +P | rows kept |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in sorted(det["records"].items()):
+        d, c = r.get("detection"), r.get("counts", {})
+        if not d:
+            lines.append(f"| {name} | - | - | - | - | - | {c.get('reason', 'no annotations')} |")
+            continue
+        lines.append(f"| {name} | {d['reference_beats']} | {d['fn']} | {d['fp']} | {_pct(d['sensitivity'])} | "
+                     f"{_pct(d['positive_predictivity'])} | {c.get('kept', c.get('labelled', ''))} |")
+    return lines
+
+
 def write_report(paths: Paths, cfg: Config, trained: dict, X_test_u8: np.ndarray, y_test: np.ndarray,
-                 ref_scores: np.ndarray, default_board: str = "megaatmega2560") -> None:
+                 ref_scores: np.ndarray, default_board: str = DEFAULT_BOARD) -> None:
     """Write report.md, report.json, roc.png and pareto.png into model/ (each atomically)."""
     choices = board_choices(paths, cfg, trained)
     chosen = next((c["model"] for c in choices if c["board"] == default_board), None)

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 
 from . import __version__, models
-from .automl import Candidate, cross_validate, default_grid, fit_integer_models, FitSpec, pareto_front
+from .automl import cross_validate, default_grid, pareto_front, refit
 from .config import Config
 from .data import Table, check_two_classes, load_files
 from .metrics import summary
@@ -18,6 +18,8 @@ from .quantize import quantize_inputs
 def load_tables(paths: Paths, cfg: Config) -> tuple[Table, Table]:
     """Training and test tables; a grouped (or stratified) hold-out when no test files are given."""
     d = cfg.data
+    if d.kind == "records":
+        return load_record_tables(paths, cfg)
     kwargs = dict(fmt=d.format, target=d.target, group=d.group, positive_labels=d.positive_labels,
                   input_range=d.input_range)
     train = load_files([paths.project / f for f in d.train], **kwargs)
@@ -25,6 +27,20 @@ def load_tables(paths: Paths, cfg: Config) -> tuple[Table, Table]:
     if d.test:
         test = load_files([paths.project / f for f in d.test], **kwargs)
         check_two_classes(test)  # AUC and sensitivity need both classes
+        return train, test
+    return holdout_split(train, d.test_fraction, cfg.search.seed)
+
+
+def load_record_tables(paths: Paths, cfg: Config) -> tuple[Table, Table]:
+    """Beats cut from raw records by the front end (tinybeat.dataset), split like CSV tables."""
+    from .dataset import records_table
+
+    d = cfg.data
+    train, _ = records_table([paths.project / f for f in d.train], sample_rate=d.sample_rate)
+    check_two_classes(train)
+    if d.test:
+        test, _ = records_table([paths.project / f for f in d.test], sample_rate=d.sample_rate)
+        check_two_classes(test)
         return train, test
     return holdout_split(train, d.test_fraction, cfg.search.seed)
 
@@ -48,16 +64,6 @@ def holdout_split(table: Table, fraction: float, seed: int) -> tuple[Table, Tabl
     return take(tr), take(te)
 
 
-def refit(cand: Candidate, X_u8: np.ndarray, y: np.ndarray, seed: int) -> models.IntModel:
-    """Fit the candidate on all training rows and return its integer model."""
-    sizes = (cand.n_trees,) if cand.n_trees else ()
-    spec = FitSpec(cand.family, tuple(sorted(cand.params.items())), sizes)
-    for name, _, model in fit_integer_models(spec, X_u8, y, seed):
-        if name == cand.name:
-            return model
-    raise RuntimeError(f"refit did not produce {cand.name}")
-
-
 def float_reference(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
                     seed: int) -> tuple[dict, np.ndarray]:
     """Unconstrained float scikit-learn HistGradientBoosting on float inputs: the accuracy anchor.
@@ -70,6 +76,45 @@ def float_reference(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.n
     proba = clf.predict_proba(Xte)[:, 1]
     return {"name": "HistGradientBoostingClassifier (float, default parameters)",
             "test": summary(yte, proba, 0.5)}, proba
+
+
+def detection_summary(paths: Paths, cfg: Config) -> dict | None:
+    """QRS detection scores behind the data: of the records (records kind), or from the
+    manifest `dataset.json` that `tinybeat dataset` writes beside the CSVs it made."""
+    import json
+
+    if cfg.data.kind == "records":
+        from .dataset import records_detection
+
+        return records_detection([paths.project / f for f in [*cfg.data.train, *cfg.data.test]],
+                                 cfg.data.sample_rate)
+    first = paths.project / cfg.data.train[0]
+    manifest = first.parent / "dataset.json"
+    if not manifest.is_file():
+        return None
+    data = json.loads(manifest.read_text())
+    made = {s["file"] for s in data.get("splits", {}).values()}
+    if first.name not in made:
+        return None
+    return {"records": data["records"], "gross": data["detection"]}
+
+
+def rhythm_ablation(paths: Paths, cfg: Config, trained: dict, train_t: Table, Xtr: np.ndarray,
+                    Xte: np.ndarray, yte: np.ndarray) -> dict | None:
+    """The default board's model refitted on the beat shape alone (None without rhythm features)."""
+    from .ablation import morphology_columns, morphology_only
+    from .boards import load_board, model_budget
+    from .pipeline import select_for_budget
+    from .report import DEFAULT_BOARD
+
+    if morphology_columns(train_t.feature_names) is None:
+        return None
+    budget = model_budget(load_board(paths.project, DEFAULT_BOARD), cfg.budget)
+    entry = select_for_budget(trained, budget, cfg.search.tie_tolerance) or \
+        max(trained["front"], key=lambda e: e["cv_metric"])
+    return morphology_only(entry, train_t.feature_names, Xtr, train_t.y, train_t.groups, Xte, yte,
+                           metric=cfg.search.metric, n_folds=cfg.search.cv_folds, seed=cfg.search.seed,
+                           operating_point=cfg.search.operating_point) | {"with_rhythm": entry["name"]}
 
 
 def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print) -> dict:
@@ -120,7 +165,10 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
         "front": entries,
         "float_reference": ref,
         "golden_inputs": golden_inputs(Xte, yte).tolist(),
+        "feature_names": list(train_t.feature_names),
+        "detection": detection_summary(paths, cfg),
     }
+    trained["morphology_only"] = rhythm_ablation(paths, cfg, trained, train_t, Xtr, Xte, yte)
     from .report import write_report
 
     write_report(paths, cfg, trained, Xte, yte, ref_scores)
