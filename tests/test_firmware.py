@@ -151,7 +151,7 @@ def firmware(tmp_path_factory: pytest.TempPathFactory) -> Firmware:
     board = load_board(project, ENV)
     entry = select_for_board(load_trained(paths), board, cfg)  # as hosttool.evaluate_main picks it
     model = models.from_dict(entry["model"])
-    assert json.loads(c_define(header, "TB_MODEL_NAME")) == models.describe(model), \
+    assert json.loads(c_define(header, "TB_MODEL_NAME")) == entry["name"], \
         "the header and model/trained.json disagree (was the model retrained meanwhile?)"
     X, y = _test_beats(project, N_BEATS)
     return Firmware(project, elf, board, header, model, int(entry.get("decision_threshold", 0)), X, y, where)
