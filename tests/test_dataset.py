@@ -47,7 +47,7 @@ def test_excerpt_beats_are_labelled_from_the_annotations(excerpt: dataset.Record
     assert c["labelled"] + c["unmatched_beats"] + c["no_rhythm_context"] + c["unclassifiable_reference"] \
         == c["beats"]
     assert c["labelled"] == len(excerpt.symbols) == excerpt.x.shape[0]
-    assert excerpt.x.shape[1] == frontend.N_INPUTS == 193
+    assert excerpt.x.shape[1] == frontend.params.N_INPUTS == 193
     assert excerpt.detection["sensitivity"] > 0.97 and excerpt.detection["positive_predictivity"] > 0.97
     labels = excerpt.labels
     assert set(np.unique(excerpt.symbols)) <= {"N", "V", "F"}
