@@ -12,7 +12,10 @@ tinybeat.frontend.ec57). Nothing is dropped silently; every record's counts
 are kept in the manifest (``dataset.json``):
 
 - reference beats, detections, matched (TP), missed (FN), false detections (FP);
-- beats without rhythm context (the first after the start: flag NO_PRE);
+- beats without rhythm context (the first after the start or after signal loss:
+  flag NO_PRE; not classified on the board either);
+- beats before a pause of 2 s or more (flag PAUSE: post-RR is the 2 s waited;
+  they are classified, on the board as here);
 - detections never completed as a beat (the last one of the record);
 - complete beats with no reference beat within 150 ms (false detections: no label);
 - complete beats matched to an unclassifiable reference beat (``?``: no label);
@@ -124,9 +127,10 @@ def label_record(rec: Record) -> RecordBeats:
     """
     res = frontend.run(rec.adc, rec.fs)
     n_complete = res.n_beats
-    context = res.flags == 0
+    context = (res.flags & frontend.params.FLAG_NO_PRE) == 0  # a beat before a pause is classified too
     counts: dict = {"detections": int(len(res.detections)), "beats": n_complete,
                     "no_rhythm_context": int((~context).sum()),
+                    "before_pause": int(((res.flags & frontend.params.FLAG_PAUSE) != 0).sum()),
                     "not_completed": int(len(res.detections) - n_complete)}
     if rec.ann_samples is None:
         counts["reason"] = "no reference annotations: beats cannot be labelled"
