@@ -86,9 +86,10 @@ static void send_beat(uint8_t klass, int32_t score, uint32_t cycles)
 /* One sample through the front end; a complete beat is classified and reported. */
 static void process(uint16_t sample)
 {
-	const uint8_t lead_off = sample == TBP_SAMPLE_LEAD_OFF || (g_st.source == TBP_SRC_ADC && (sample & ADC_SAMPLE_LEAD_OFF));
-	const uint16_t code = g_st.source == TBP_SRC_ADC ? (uint16_t)(sample & ~ADC_SAMPLE_LEAD_OFF)
-	                                                  : (lead_off ? 0u : sample);
+	/* lead-off: the front end gets code 0 with the flag, from either source */
+	const uint8_t lead_off = g_st.source == TBP_SRC_ADC ? (sample & ADC_SAMPLE_LEAD_OFF) != 0
+	                                                    : sample == TBP_SAMPLE_LEAD_OFF;
+	const uint16_t code = lead_off ? 0u : sample;
 	uint8_t klass = TBP_CLASS_NONE;
 	int32_t score = 0;
 
