@@ -68,6 +68,7 @@ typedef enum {
 
 /* tbf_beat_t.flags: a beat with any flag set is reported, but not fit to classify. */
 #define TBF_BEAT_NO_PRE 0x01u  /* first beat after init or after the signal came back: no pre-RR */
+#define TBF_BEAT_PAUSE 0x02u   /* no next R within 2 s: rr_post is the time waited (2 s), not an RR */
 
 typedef struct {
 	uint32_t r_sample;  /* index of the R peak, in input samples since tbf_init */
@@ -94,6 +95,9 @@ tbf_event_t tbf_push(tbf_state_t *s, uint16_t adc, uint8_t lead_off, tbf_beat_t 
 
 /* Current signal state. */
 tbf_signal_t tbf_signal(const tbf_state_t *s);
+
+/* Beats detected but never reported (signal lost, or more than 6 waiting), saturating at 65535. */
+uint16_t tbf_dropped(const tbf_state_t *s);
 
 #ifdef __cplusplus
 }
