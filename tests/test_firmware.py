@@ -321,7 +321,7 @@ def _garbage(seed: int = 2024, n: int = 2000) -> bytes:
     rng = np.random.default_rng(seed)
     data = bytearray(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
     traps = [b"\xa5\x5a\xff",                                   # bad length
-             b"\xa5\xa5\x5a\xc8",                               # doubled preamble, bad length
+             b"\xa5\xa5\x5a\xc9",                               # doubled preamble, bad length
              b"\xa5\x5a\x03\x01\x00\x00\x01\x02\x03\x99\x99",  # a whole frame with a bad CRC
              b"\xa5\x5a\x00\x02\x09\x00\x12"]                  # a header cut short: the next bytes finish it
     for k, trap in enumerate(traps):

@@ -48,6 +48,12 @@ def cmd_evaluate(args) -> int:
     return evaluate_main(args)
 
 
+def cmd_stream(args) -> int:
+    from .stream import stream_main
+
+    return stream_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--limit", type=int, default=0, help="evaluate only the first N test beats (0 = all)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("stream", help="replay an ECG record through the board's ADC (simulated) or a real "
+                       "board, beat by beat, and compare with the Python reference")
+    p.add_argument("record", nargs="?", help="WFDB record path without extension (default: the excerpt in "
+                   "data/records/, else ../shared/data/mitdb/208)")
+    p.add_argument("--project", default=".")
+    p.add_argument("--board", default="megaatmega2560")
+    p.add_argument("--elf", help="firmware.elf for the simulated board (default .pio/build/<board>/firmware.elf)")
+    p.add_argument("--port", help="a real board's serial port: samples go over serial (SAMPLES frames)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--channel", type=int, default=0, help="ADC channel of the ECG (default 0 = A0)")
+    p.add_argument("--start", type=float, default=0.0, help="start at this second of the record")
+    p.add_argument("--duration", type=float, default=0.0, help="stream this many seconds (0 = to the end)")
+    p.add_argument("--lead-off", metavar="START:END", help="simulate electrodes off between these seconds")
+    p.add_argument("--out", help="directory for <record>.json and <record>.png (default model/stream)")
+    p.add_argument("--quiet", action="store_true", help="no line per beat")
+    p.set_defaults(func=cmd_stream)
     return parser
 
 

@@ -2,7 +2,10 @@
 
 Before compilation it reloads (or retrains, when data, config or pipeline
 changed) the model for the env's board and writes include/tinybeat_model.h
-only if its bytes change. It adds the custom targets `train` and `evaluate`.
+only if its bytes change. It adds the custom targets `train`, `evaluate` and
+`stream` (`pio run -t stream`: replay the record named by the env option
+`custom_stream_record`, default the excerpt in data/records/, through the
+simulated board's ADC, or through `upload_port` as SAMPLES frames).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from .config import ConfigError
 from .data import DataError
 
 MODEL_BOARD_OPTION = "custom_model_board"  # native env: whose budget the model follows
+STREAM_RECORD_OPTION = "custom_stream_record"  # WFDB record for `pio run -t stream`
 
 
 def board_for_env(env) -> str:
@@ -90,5 +94,22 @@ def run(env, targets: list[str]) -> None:
         name="evaluate", dependencies="$BUILD_DIR/firmware.elf",
         actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in evaluate_cmd)],
         title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
+        always_build=True,
+    )
+    stream_cmd = [
+        python, "-m", "tinybeat", "stream", "--project", str(project),
+        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
+        "--board", board_for_env(env),
+    ]
+    record = env.GetProjectOption(STREAM_RECORD_OPTION, "") or ""
+    if record:
+        stream_cmd.insert(3, record if os.path.isabs(record) else str(project / record))
+    if port:
+        stream_cmd += ["--port", port]
+    env.AddCustomTarget(
+        name="stream", dependencies="$BUILD_DIR/firmware.elf",
+        actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in stream_cmd)],
+        title="Stream", description="Replay an ECG record through the board's ADC (simulated) beat by beat "
+                                    "and compare with the Python reference",
         always_build=True,
     )
