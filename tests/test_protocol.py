@@ -20,7 +20,10 @@ except ImportError:  # not installed (pip install -e .): use the source tree
 
 ALL_TYPES = [tp.INFO, tp.INFER, tp.STATS, tp.RESET_STATS,
              tp.INFO | tp.REPLY, tp.INFER | tp.REPLY, tp.STATS | tp.REPLY, tp.RESET_STATS | tp.REPLY,
-             tp.ERROR]
+             tp.ERROR,
+             tp.STREAM_START, tp.STREAM_STOP, tp.SAMPLES, tp.STREAM_STATS,
+             tp.STREAM_START | tp.REPLY, tp.STREAM_STOP | tp.REPLY, tp.SAMPLES | tp.REPLY,
+             tp.STREAM_STATS | tp.REPLY, tp.EV_BEAT, tp.EV_SIGNAL, tp.EV_STATUS]
 
 
 def pattern(size: int, salt: int = 0) -> bytes:
@@ -63,7 +66,7 @@ def test_encode_layout_and_limits():
     payload = pattern(tp.MAX_PAYLOAD)
     frame = tp.encode_frame(0x83, 200, payload, error=tp.E_SEQUENCE)
     assert len(frame) == tp.FRAME_MAX
-    assert frame[:6] == bytes((0xA5, 0x5A, 192, 0x83, 200, 4))
+    assert frame[:6] == bytes((0xA5, 0x5A, 200, 0x83, 200, 4))
     assert frame[6:-2] == payload
     assert frame[-2:] == tp.crc16(frame[2:-2]).to_bytes(2, "little")
     with pytest.raises(ValueError):
@@ -75,18 +78,18 @@ def test_encode_layout_and_limits():
 
 
 def test_constants_match_spec():
-    assert (tp.PREAMBLE0, tp.PREAMBLE1, tp.MAX_PAYLOAD, tp.HEADER_SIZE, tp.CRC_SIZE) == (0xA5, 0x5A, 192, 6, 2)
-    assert tp.FRAME_MAX == 200
+    assert (tp.PREAMBLE0, tp.PREAMBLE1, tp.MAX_PAYLOAD, tp.HEADER_SIZE, tp.CRC_SIZE) == (0xA5, 0x5A, 200, 6, 2)
+    assert tp.FRAME_MAX == 208
     assert [int(t) for t in (tp.FrameType.INFO, tp.FrameType.INFER, tp.FrameType.STATS,
                              tp.FrameType.RESET_STATS, tp.FrameType.ERROR)] == [1, 2, 3, 4, 0x7F]
     assert tp.reply_type(tp.INFER) == tp.FrameType.INFER_REPLY == 0x82
-    assert [int(e) for e in tp.ErrorCode] == list(range(7))
+    assert [int(e) for e in tp.ErrorCode] == list(range(9))
 
 
 # ---- parser ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("ftype", ALL_TYPES)
-@pytest.mark.parametrize("size", [0, 1, 187, 192])
+@pytest.mark.parametrize("size", [0, 1, 187, 193, 200])
 def test_round_trip(ftype, size):
     payload = pattern(size, ftype)
     seq = (ftype * 31 + size) & 0xFF
@@ -227,8 +230,9 @@ def test_infer_codecs():
         tp.encode_infer_request([0, 256])
     with pytest.raises(ValueError):
         tp.encode_infer_request([-1])
+    assert len(tp.encode_infer_request([0] * 193)) == 193  # a 193-input model fits one frame
     with pytest.raises(ValueError):
-        tp.encode_infer_request([0] * 193)
+        tp.encode_infer_request([0] * (tp.MAX_PAYLOAD + 1))
     np = pytest.importorskip("numpy")
     assert tp.encode_infer_request(np.arange(187, dtype=np.uint8)) == payload
 
@@ -426,15 +430,15 @@ def _hex(b: bytes) -> str:
 
 def test_c_and_python_encode_identically(c_driver):
     rng = random.Random(7)
-    cases = [(t, s, e, pattern(n, t)) for t in ALL_TYPES for n in (0, 1, 9, 20, 187, 192)
+    cases = [(t, s, e, pattern(n, t)) for t in ALL_TYPES for n in (0, 1, 9, 20, 187, 193, 200)
              for s, e in ((0, 0), (255, 6))]
     for _ in range(500):
         cases.append((rng.randrange(256), rng.randrange(256), rng.randrange(256),
                       bytes(rng.randrange(256) for _ in range(rng.randrange(tp.MAX_PAYLOAD + 1)))))
-    out = c_driver([f"E {t} {s} {e} {_hex(p)}" for t, s, e, p in cases] + ["E 2 0 0 " + "00" * 193])
+    out = c_driver([f"E {t} {s} {e} {_hex(p)}" for t, s, e, p in cases] + ["E 2 0 0 " + "00" * (tp.MAX_PAYLOAD + 1)])
     for (t, s, e, p), line in zip(cases, out):
         assert line == tp.encode_frame(t, s, p, e).hex(), (t, s, e, len(p))
-    assert out[-1] == "-"  # 193 bytes: the C encoder refuses, like the Python one raises
+    assert out[-1] == "-"  # MAX_PAYLOAD + 1 bytes: the C encoder refuses, like the Python one raises
     datas = [b"123456789", b""] + [bytes(rng.randrange(256) for _ in range(rng.randrange(300))) for _ in range(300)]
     crcs = c_driver([f"C {_hex(d)}" for d in datas])
     assert crcs[0] == str(0x29B1)
@@ -508,3 +512,56 @@ def test_c_and_python_sequence_rule_identical(c_driver):
     for (e, s), line in zip(pairs, out):
         ok, nxt = tp.check_sequence(e, s)
         assert line == f"{int(ok)} {nxt}", (e, s)
+
+
+# ---- stream mode (protocol version 2) -----------------------------------------------------
+
+def test_stream_codecs_round_trip():
+    assert tp.PROTO_VERSION == 2
+    assert tp.decode_stream_start(tp.encode_stream_start(tp.SRC_HOST, 3, 360)) == (tp.SRC_HOST, 3, 360)
+    assert tp.encode_stream_start(tp.SRC_ADC, 0, 250) == bytes((0, 0, 250, 0))
+    values = [0, 1, 1023, 1024, tp.SAMPLE_LEAD_OFF] + list(range(85))
+    raw = tp.encode_samples(values)
+    assert len(raw) == 2 * tp.SAMPLES_MAX and tp.decode_samples(raw) == values
+    assert tp.decode_samples_reply(tp.encode_samples_reply(123456)) == 123456
+    st = tp.StreamStats(tp.SRC_ADC, 3, 360, 648000, 0, 2100, 61234, 4, 900)
+    assert tp.decode_stream_stats(tp.encode_stream_stats(st)) == st
+    beat = tp.BeatEvent(1234567, 300, 310, 305, 708, 0, 1, -5000, 40000, bytes(range(6)), 0xBEEF)
+    assert tp.decode_beat(tp.encode_beat(beat)) == beat
+    assert len(tp.encode_beat(beat)) == tp.BEAT_SIZE == 30
+    ev = tp.SignalEvent(99, 2)
+    assert tp.decode_signal(tp.encode_signal(ev)) == ev
+
+
+@pytest.mark.parametrize("n", [0, tp.SAMPLES_MAX + 1])
+def test_samples_count_limits(n):
+    with pytest.raises(ValueError):
+        tp.encode_samples([0] * n)
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x01", b"\x00" * 3, b"\x00" * (2 * tp.SAMPLES_MAX + 2)])
+def test_samples_bad_lengths(payload):
+    with pytest.raises(tp.PayloadError):
+        tp.decode_samples(payload)
+
+
+@pytest.mark.parametrize("decode,size", [(tp.decode_stream_start, tp.STREAM_START_SIZE),
+                                         (tp.decode_stream_stats, tp.STREAM_STATS_SIZE),
+                                         (tp.decode_beat, tp.BEAT_SIZE), (tp.decode_signal, tp.SIGNAL_SIZE),
+                                         (tp.decode_samples_reply, tp.SAMPLES_REPLY_SIZE)])
+def test_stream_payload_lengths_checked(decode, size):
+    for n in (size - 1, size + 1):
+        with pytest.raises(tp.PayloadError):
+            decode(bytes(n))
+
+
+def test_events_are_not_replies():
+    assert all(tp.is_event(t) for t in (tp.EV_BEAT, tp.EV_SIGNAL, tp.EV_STATUS))
+    assert not any(tp.is_event(t) for t in (tp.INFO, tp.STREAM_START, tp.STREAM_START | tp.REPLY, tp.ERROR))
+
+
+def test_fletcher16_known_values():
+    # Fletcher-16 check value of "abcde" is 0xC8F0 and of "abcdef" 0x2057
+    assert tp.fletcher16(b"abcde") == 0xC8F0
+    assert tp.fletcher16(b"abcdef") == 0x2057
+    assert tp.fletcher16(bytes([255] * 193)) == 0

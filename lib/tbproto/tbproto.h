@@ -30,11 +30,11 @@
 extern "C" {
 #endif
 
-#define TBP_PROTO_VERSION 1
+#define TBP_PROTO_VERSION 2
 
 #define TBP_PREAMBLE0 0xA5
 #define TBP_PREAMBLE1 0x5A
-#define TBP_MAX_PAYLOAD 192
+#define TBP_MAX_PAYLOAD 200 /* one INFER frame carries 193 inputs */
 #define TBP_HEADER_SIZE 6 /* preamble (2), size, type, seq, error */
 #define TBP_CRC_SIZE 2
 #define TBP_FRAME_MAX (TBP_HEADER_SIZE + TBP_MAX_PAYLOAD + TBP_CRC_SIZE)
@@ -46,6 +46,15 @@ enum {
 	TBP_INFER = 0x02,
 	TBP_STATS = 0x03,
 	TBP_RESET_STATS = 0x04,
+	TBP_STREAM_START = 0x10, /* source u8, ADC channel u8, rate u16 (Hz) */
+	TBP_STREAM_STOP = 0x11,  /* none; reply: stream stats */
+	TBP_SAMPLES = 0x12,      /* 1..TBP_SAMPLES_MAX uint16 samples (host source only) */
+	TBP_STREAM_STATS = 0x13, /* none; reply: stream stats */
+	/* Events: sent by the device on its own while streaming, never replies.
+	 * seq counts events (mod 256) so a host sees lost ones; error is 0. */
+	TBP_EV_BEAT_FRAME = 0x41,   /* one detected beat, TBP_BEAT_SIZE bytes */
+	TBP_EV_SIGNAL_FRAME = 0x42, /* signal state change: sample index u32, state u8 */
+	TBP_EV_STATUS_FRAME = 0x43, /* once per second of samples: stream stats (stack_max 0) */
 	TBP_REPLY = 0x80,
 	TBP_ERROR = 0x7F
 };
@@ -58,8 +67,22 @@ enum {
 	TBP_E_TYPE = 3,     /* unknown request type */
 	TBP_E_SEQUENCE = 4, /* seq is not 0 and not previous accepted seq + 1 */
 	TBP_E_TIMEOUT = 5,  /* a partial frame was abandoned after an inter-byte gap */
-	TBP_E_PAYLOAD = 6   /* payload length wrong for the type */
+	TBP_E_PAYLOAD = 6,  /* payload length wrong for the type */
+	TBP_E_ARG = 7,      /* a payload value out of range (stream source, channel, rate) */
+	TBP_E_STATE = 8     /* not now: SAMPLES while not streaming from the host */
 };
+
+/* Stream sources (STREAM_START). */
+enum {
+	TBP_SRC_ADC = 0,  /* the board's ADC, sampled by a timer */
+	TBP_SRC_HOST = 1  /* SAMPLES frames from the host */
+};
+
+/* A SAMPLES value: 0..1023 an ADC code (larger values are clamped, i.e. saturated);
+ * TBP_SAMPLE_LEAD_OFF marks a sample taken with the leads off. */
+#define TBP_SAMPLE_LEAD_OFF 0xFFFFu
+#define TBP_SAMPLES_MAX 90u
+#define TBP_CLASS_NONE 0xFFu /* BEAT class: not classified (flags set, or the model's inputs do not fit) */
 
 /* Fixed payload sizes. */
 #define TBP_INFER_REPLY_SIZE 9        /* class u8, score i32, cycles u32 */
@@ -67,6 +90,16 @@ enum {
 #define TBP_ERROR_REPLY_SIZE 1        /* the offending request type, or 0 if unknown */
 #define TBP_FINGERPRINT_SIZE 8
 #define TBP_INFO_REPLY_FIXED_SIZE 26  /* INFO reply without the name and version strings */
+#define TBP_STREAM_START_SIZE 4       /* source u8, channel u8, rate_hz u16 */
+#define TBP_SAMPLES_REPLY_SIZE 4      /* samples received since STREAM_START u32 */
+/* Stream stats (STREAM_STOP and STREAM_STATS replies, STATUS events):
+ * source u8 (0xFF = stopped), signal u8, rate u16, samples u32, missed u32, beats u32,
+ * max cycles for one sample u32, ring high-water u8, stack high-water u16 (0 in STATUS). */
+#define TBP_STREAM_STATS_SIZE 23
+/* BEAT event: r_sample u32, rr_pre u16, rr_post u16, rr_avg u16, hr_x10 u16, flags u8,
+ * class u8, score i32, cycles u32, features x[187..192] (6 bytes), Fletcher-16 of x[0..192] u16. */
+#define TBP_BEAT_SIZE 30
+#define TBP_SIGNAL_SIZE 5
 
 typedef struct {
 	uint8_t size; /* payload length, always <= TBP_MAX_PAYLOAD when filled by the parser */

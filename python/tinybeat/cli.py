@@ -22,9 +22,24 @@ def cmd_train(args) -> int:
 
 
 def cmd_dataset(args) -> int:
-    from .mitdb import main as mitdb_main
+    import json
 
-    return mitdb_main(["--mitdb", args.mitdb, "--out", args.out]) or 0
+    from .dataset import build_dataset
+
+    try:
+        manifest = build_dataset(Path(args.mitdb), Path(args.out), progress=sys.stderr.isatty())
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    det = manifest["detection"]
+    for name, split in manifest["splits"].items():
+        print(f"{name}: {split['rows']} beats ({split['abnormal']} abnormal) from {len(split['records'])} "
+              f"records -> {Path(args.out) / split['file']}")
+    print(f"QRS detection (EC57, 150 ms): sensitivity {100 * det['sensitivity']:.2f} %, positive "
+          f"predictivity {100 * det['positive_predictivity']:.2f} % over {det['reference_beats']} beats")
+    if args.json:
+        print(json.dumps(manifest, indent=1))
+    return 0
 
 
 def cmd_evaluate(args) -> int:
@@ -44,6 +59,11 @@ def cmd_simulate(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+def cmd_stream(args) -> int:
+    from .stream import stream_main
+
+    return stream_main(args)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__)
@@ -55,9 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="retrain even if nothing changed")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("dataset", help="rebuild the default dataset from MIT-BIH records")
-    p.add_argument("--mitdb", default="../shared/data/mitdb")
-    p.add_argument("--out", default="data")
+    p = sub.add_parser("dataset", help="rebuild the default dataset from MIT-BIH records with the front end")
+    p.add_argument("--mitdb", default="../shared/data/mitdb",
+                   help="directory with the raw MIT-BIH records and RECORDS (default: %(default)s)")
+    p.add_argument("--out", default="data", help="output directory (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="also print the manifest (per-record counts)")
     p.set_defaults(func=cmd_dataset)
 
     p = sub.add_parser("evaluate", help="stream the test split through a board or the simulated board")
@@ -75,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--elf", required=True, help="firmware.elf (pio run builds .pio/build/<env>/firmware.elf)")
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0 = until you quit)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("stream", help="replay an ECG record through the board's ADC (simulated) or a real "
+                       "board, beat by beat, and compare with the Python reference")
+    p.add_argument("record", nargs="?", help="WFDB record path without extension (default: the excerpt in "
+                   "data/records/, else ../shared/data/mitdb/208)")
+    p.add_argument("--project", default=".")
+    p.add_argument("--board", default="megaatmega2560")
+    p.add_argument("--elf", help="firmware.elf for the simulated board (default .pio/build/<board>/firmware.elf)")
+    p.add_argument("--port", help="a real board's serial port: samples go over serial (SAMPLES frames)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--channel", type=int, default=0, help="ADC channel of the ECG (default 0 = A0)")
+    p.add_argument("--start", type=float, default=0.0, help="start at this second of the record")
+    p.add_argument("--duration", type=float, default=0.0, help="stream this many seconds (0 = to the end)")
+    p.add_argument("--lead-off", metavar="START:END", help="simulate electrodes off between these seconds")
+    p.add_argument("--out", help="directory for <record>.json and <record>.png (default model/stream)")
+    p.add_argument("--quiet", action="store_true", help="no line per beat")
+    p.set_defaults(func=cmd_stream)
     return parser
 
 

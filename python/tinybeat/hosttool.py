@@ -54,6 +54,8 @@ class Device:
                 continue
             for out in self.parser.feed(data):
                 if isinstance(out, Frame):
+                    if protocol.is_event(out.type):
+                        continue  # a stream-mode event (beat, signal, status), not a reply
                     if out.seq != seq:
                         continue  # a stale reply
                     if out.is_error:

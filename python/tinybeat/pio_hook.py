@@ -2,8 +2,12 @@
 
 Before compilation it reloads (or retrains, when data, config or pipeline
 changed) the model for the env's board and writes include/tinybeat_model.h
-only if its bytes change. It adds the custom targets `train`, `evaluate` and
-`simulate`, and for an env with `custom_sketch = <folder>` builds that sketch
+only if its bytes change. It adds the custom targets `train`, `evaluate`,
+`stream` (`pio run -t stream`: replay the record named by the env option
+`custom_stream_record`, default the excerpt in data/records/, through the
+simulated board's ADC, or through `upload_port` as SAMPLES frames) and
+`simulate` (the firmware on the simulated board, its serial port in the
+terminal). For an env with `custom_sketch = <folder>` it builds that sketch
 folder instead of src/ (the Arduino examples).
 """
 
@@ -18,6 +22,7 @@ from .config import ConfigError
 from .data import DataError
 
 MODEL_BOARD_OPTION = "custom_model_board"  # native env: whose budget the model follows
+STREAM_RECORD_OPTION = "custom_stream_record"  # WFDB record for `pio run -t stream`
 SKETCH_OPTION = "custom_sketch"  # an Arduino sketch folder to build instead of src/
 
 
@@ -50,14 +55,41 @@ def board_for_env(env) -> str:
     )
 
 
+_BUILD_LOCK = None  # held (open file with an flock) for the life of this SCons process
+
+
+def lock_build_dir(env) -> None:
+    """Refuse a second concurrent build of the same env in this project (they corrupt .pio/build)."""
+    import fcntl
+
+    global _BUILD_LOCK
+    build_dir = Path(env.subst("$BUILD_DIR"))
+    build_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(build_dir / ".tinybeat-build.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        sys.stderr.write(f"\nError: another `pio run` or `pio test` is building env '{env['PIOENV']}' in this "
+                         "project right now; wait for it to finish, then run this again.\n\n")
+        env.Exit(1)
+    _BUILD_LOCK = fh
+
+
 def run(env, targets: list[str]) -> None:
     t0 = time.monotonic()
     from .pipeline import ensure_model
+    from .uploadcheck import pre_upload
 
     project = Path(env["PROJECT_DIR"])
     select_sketch(env)
-    if {"clean", "cleanall", "fullclean", "envdump", "idedata"} & set(targets):
+    if {"envdump", "idedata"} & set(targets):
         return
+    if os.name == "posix":
+        lock_build_dir(env)
+    if {"clean", "cleanall", "fullclean"} & set(targets):
+        return
+    env.AddPreAction("upload", env.VerboseAction(pre_upload, "Checking the upload port..."))
     try:
         ensure_model(project, board_for_env(env), force_train="train" in targets)
         print(f"tinybeat: pre-build step took {time.monotonic() - t0:.2f} s")
@@ -84,6 +116,23 @@ def run(env, targets: list[str]) -> None:
         name="evaluate", dependencies="$BUILD_DIR/firmware.elf",
         actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in evaluate_cmd)],
         title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
+        always_build=True,
+    )
+    stream_cmd = [
+        python, "-m", "tinybeat", "stream", "--project", str(project),
+        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
+        "--board", board_for_env(env),
+    ]
+    record = env.GetProjectOption(STREAM_RECORD_OPTION, "") or ""
+    if record:
+        stream_cmd.insert(3, record if os.path.isabs(record) else str(project / record))
+    if port:
+        stream_cmd += ["--port", port]
+    env.AddCustomTarget(
+        name="stream", dependencies="$BUILD_DIR/firmware.elf",
+        actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in stream_cmd)],
+        title="Stream", description="Replay an ECG record through the board's ADC (simulated) beat by beat "
+                                    "and compare with the Python reference",
         always_build=True,
     )
     if env.subst("$PIOPLATFORM") == "atmelavr":

@@ -4,7 +4,7 @@ Frame, both directions::
 
     byte 0     0xA5          preamble
     byte 1     0x5A          preamble
-    byte 2     size          payload length N, 0..MAX_PAYLOAD (192)
+    byte 2     size          payload length N, 0..MAX_PAYLOAD (200)
     byte 3     type          request type, request | REPLY, or ERROR
     byte 4     seq           sequence number; a reply echoes the request's seq
     byte 5     error         0 in requests; an error code in replies
@@ -19,6 +19,11 @@ CRC-16/CCITT-FALSE is poly 0x1021, init 0xFFFF, no reflection, xorout 0
 and after a bad CRC or a bad length it hunts for the next preamble.  The payload
 codecs turn INFER / INFO / STATS payloads into dataclasses and back (the encoders
 for replies serve tests and fake devices).
+
+Stream mode (protocol version 2): STREAM_START / STREAM_STOP / SAMPLES /
+STREAM_STATS requests, and event frames the device sends on its own while
+streaming (BEAT, SIGNAL, STATUS; types 0x40..0x4F, never replies: a host
+waiting for a reply skips them, see :func:`is_event`).
 """
 
 from __future__ import annotations
@@ -39,16 +44,23 @@ __all__ = [
     "encode_infer_request", "decode_infer_request", "encode_infer_reply", "decode_infer_reply",
     "encode_info_reply", "decode_info_reply", "encode_stats_reply", "decode_stats_reply",
     "encode_error_reply", "decode_error_reply",
+    "STREAM_START", "STREAM_STOP", "SAMPLES", "STREAM_STATS", "EV_BEAT", "EV_SIGNAL", "EV_STATUS",
+    "E_ARG", "E_STATE", "SRC_ADC", "SRC_HOST", "SRC_OFF", "SAMPLE_LEAD_OFF", "SAMPLES_MAX", "CLASS_NONE",
+    "STREAM_START_SIZE", "SAMPLES_REPLY_SIZE", "STREAM_STATS_SIZE", "BEAT_SIZE", "SIGNAL_SIZE",
+    "is_event", "fletcher16", "StreamStats", "BeatEvent", "SignalEvent",
+    "encode_stream_start", "decode_stream_start", "encode_samples", "decode_samples",
+    "encode_samples_reply", "decode_samples_reply", "encode_stream_stats", "decode_stream_stats",
+    "encode_beat", "decode_beat", "encode_signal", "decode_signal",
 ]
 
 # ---- constants (same names as tbproto.h without the TBP_ prefix) -------------------------
 
-PROTO_VERSION = 1
+PROTO_VERSION = 2
 
 PREAMBLE0 = 0xA5
 PREAMBLE1 = 0x5A
 PREAMBLE = bytes((PREAMBLE0, PREAMBLE1))
-MAX_PAYLOAD = 192
+MAX_PAYLOAD = 200  # one INFER frame carries 193 inputs
 HEADER_SIZE = 6  # preamble (2), size, type, seq, error
 CRC_SIZE = 2
 FRAME_MAX = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE
@@ -62,11 +74,22 @@ class FrameType(IntEnum):
     INFER = 0x02
     STATS = 0x03
     RESET_STATS = 0x04
+    STREAM_START = 0x10
+    STREAM_STOP = 0x11
+    SAMPLES = 0x12
+    STREAM_STATS = 0x13
+    EV_BEAT = 0x41
+    EV_SIGNAL = 0x42
+    EV_STATUS = 0x43
     ERROR = 0x7F
     INFO_REPLY = 0x81
     INFER_REPLY = 0x82
     STATS_REPLY = 0x83
     RESET_STATS_REPLY = 0x84
+    STREAM_START_REPLY = 0x90
+    STREAM_STOP_REPLY = 0x91
+    SAMPLES_REPLY = 0x92
+    STREAM_STATS_REPLY = 0x93
 
 
 class ErrorCode(IntEnum):
@@ -79,12 +102,21 @@ class ErrorCode(IntEnum):
     BAD_SEQUENCE = 4  # seq is not 0 and not previous accepted seq + 1
     TIMEOUT = 5  # a partial frame was abandoned after an inter-byte gap
     BAD_PAYLOAD = 6  # payload length wrong for the type
+    BAD_ARG = 7  # a payload value out of range (stream source, channel, rate)
+    BAD_STATE = 8  # not now: SAMPLES while not streaming from the host
 
 
 INFO = 0x01
 INFER = 0x02
 STATS = 0x03
 RESET_STATS = 0x04
+STREAM_START = 0x10
+STREAM_STOP = 0x11
+SAMPLES = 0x12
+STREAM_STATS = 0x13
+EV_BEAT = 0x41
+EV_SIGNAL = 0x42
+EV_STATUS = 0x43
 REPLY = 0x80
 ERROR = 0x7F
 
@@ -95,12 +127,26 @@ E_TYPE = 3
 E_SEQUENCE = 4
 E_TIMEOUT = 5
 E_PAYLOAD = 6
+E_ARG = 7
+E_STATE = 8
+
+SRC_ADC = 0  # stream source: the board's ADC
+SRC_HOST = 1  # stream source: SAMPLES frames
+SRC_OFF = 0xFF  # stream stats: not streaming
+SAMPLE_LEAD_OFF = 0xFFFF  # a SAMPLES value: taken with the leads off
+SAMPLES_MAX = 90  # samples per SAMPLES frame
+CLASS_NONE = 0xFF  # BEAT class: not classified
 
 INFER_REPLY_SIZE = 9  # class u8, score i32, cycles u32
 STATS_REPLY_SIZE = 20  # count, min, avg, max u32; stack_max, free_ram_min u16
 ERROR_REPLY_SIZE = 1  # the offending request type, or 0 if unknown
 FINGERPRINT_SIZE = 8
 INFO_REPLY_FIXED_SIZE = 26  # INFO reply without the name and version strings
+STREAM_START_SIZE = 4  # source u8, channel u8, rate_hz u16
+SAMPLES_REPLY_SIZE = 4  # samples since STREAM_START u32
+STREAM_STATS_SIZE = 23
+BEAT_SIZE = 30
+SIGNAL_SIZE = 5
 
 _INFER_REPLY = struct.Struct("<BiI")
 _STATS_REPLY = struct.Struct("<IIIIHH")
@@ -477,3 +523,151 @@ def encode_error_reply(request_type: int) -> bytes:
 def decode_error_reply(payload: bytes) -> int:
     """ERROR reply payload to the offending request type (0 if unknown)."""
     return _expect_len("ERROR reply", payload, ERROR_REPLY_SIZE)[0]
+
+
+# ---- stream mode ------------------------------------------------------------------------
+
+_STREAM_START = struct.Struct("<BBH")
+_STREAM_STATS = struct.Struct("<BBHIIIIBH")
+_BEAT = struct.Struct("<IHHHHBBiI6sH")
+_SIGNAL = struct.Struct("<IB")
+assert _STREAM_START.size == STREAM_START_SIZE
+assert _STREAM_STATS.size == STREAM_STATS_SIZE
+assert _BEAT.size == BEAT_SIZE
+assert _SIGNAL.size == SIGNAL_SIZE
+
+
+def is_event(frame_type: int) -> bool:
+    """True for the device's own stream events (0x40..0x4F): never a reply to a request."""
+    return 0x40 <= int(frame_type) <= 0x4F
+
+
+def fletcher16(data: bytes) -> int:
+    """Fletcher-16 (sums mod 255, ``sum2 << 8 | sum1``), as the device computes over a beat's inputs."""
+    s1 = s2 = 0
+    for b in bytes(data):
+        s1 = (s1 + b) % 255
+        s2 = (s2 + s1) % 255
+    return (s2 << 8) | s1
+
+
+def encode_stream_start(source: int, channel: int, rate_hz: int) -> bytes:
+    """STREAM_START payload: source u8 (SRC_ADC / SRC_HOST), ADC channel u8, rate u16 in Hz."""
+    return _STREAM_START.pack(_check_u8("source", source), _check_u8("channel", channel), int(rate_hz))
+
+
+def decode_stream_start(payload: bytes) -> tuple[int, int, int]:
+    """STREAM_START payload to (source, channel, rate_hz)."""
+    return _STREAM_START.unpack(_expect_len("STREAM_START", payload, STREAM_START_SIZE))
+
+
+def encode_samples(samples: Sequence[int]) -> bytes:
+    """SAMPLES payload: 1..SAMPLES_MAX uint16 (ADC codes 0..1023, or SAMPLE_LEAD_OFF)."""
+    values = [int(v) for v in samples]
+    if not 1 <= len(values) <= SAMPLES_MAX:
+        raise ValueError(f"a SAMPLES frame carries 1..{SAMPLES_MAX} samples, got {len(values)}")
+    if any(not 0 <= v <= 0xFFFF for v in values):
+        raise ValueError("samples must be uint16")
+    return struct.pack(f"<{len(values)}H", *values)
+
+
+def decode_samples(payload: bytes) -> list[int]:
+    """SAMPLES payload back to its samples (the length must be even and 2..2*SAMPLES_MAX)."""
+    payload = bytes(payload)
+    if not payload or len(payload) % 2 or len(payload) > 2 * SAMPLES_MAX:
+        raise PayloadError(f"SAMPLES payload must be 2..{2 * SAMPLES_MAX} bytes, even; got {len(payload)}")
+    return list(struct.unpack(f"<{len(payload) // 2}H", payload))
+
+
+def encode_samples_reply(total: int) -> bytes:
+    """SAMPLES reply payload: samples received since STREAM_START u32."""
+    return struct.pack("<I", int(total))
+
+
+def decode_samples_reply(payload: bytes) -> int:
+    """SAMPLES reply payload to the number of samples received since STREAM_START."""
+    return struct.unpack("<I", _expect_len("SAMPLES reply", payload, SAMPLES_REPLY_SIZE))[0]
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """STREAM_STOP / STREAM_STATS replies and STATUS events.
+
+    source: SRC_ADC, SRC_HOST or SRC_OFF; signal: tbf_signal_t (0 ok, 1 lead-off,
+    2 flat, 3 saturated); missed: sample interrupts lost (ring overflow or a
+    conversion not read in time); max_cycles: the most CPU cycles one sample took
+    (front end + classifier); ring_max: most samples ever waiting; stack_max_bytes:
+    stack high-water (0 in STATUS events, which skip the measurement).
+    """
+
+    source: int
+    signal: int
+    rate_hz: int
+    samples: int
+    missed: int
+    beats: int
+    max_cycles: int
+    ring_max: int
+    stack_max_bytes: int
+
+
+def encode_stream_stats(st: StreamStats) -> bytes:
+    """Stream stats payload (23 bytes)."""
+    return _STREAM_STATS.pack(st.source, st.signal, st.rate_hz, st.samples, st.missed, st.beats,
+                              st.max_cycles, st.ring_max, st.stack_max_bytes)
+
+
+def decode_stream_stats(payload: bytes) -> StreamStats:
+    """Stream stats payload (23 bytes) to a :class:`StreamStats`."""
+    return StreamStats(*_STREAM_STATS.unpack(_expect_len("stream stats", payload, STREAM_STATS_SIZE)))
+
+
+@dataclass(frozen=True)
+class BeatEvent:
+    """BEAT event: one beat the device found (sample indices and RR in input samples).
+
+    klass is 0 normal, 1 abnormal or CLASS_NONE; cycles covers the front end's
+    work on the sample that completed the beat plus the classifier; features
+    are the inputs x[187..192]; checksum the Fletcher-16 of all 193 inputs.
+    """
+
+    r_sample: int
+    rr_pre: int
+    rr_post: int
+    rr_avg: int
+    hr_x10: int
+    flags: int
+    klass: int
+    score: int
+    cycles: int
+    features: bytes
+    checksum: int
+
+
+def encode_beat(b: BeatEvent) -> bytes:
+    """BEAT event payload (30 bytes)."""
+    return _BEAT.pack(b.r_sample, b.rr_pre, b.rr_post, b.rr_avg, b.hr_x10, b.flags, b.klass, b.score,
+                      b.cycles, bytes(b.features), b.checksum)
+
+
+def decode_beat(payload: bytes) -> BeatEvent:
+    """BEAT event payload (30 bytes) to a :class:`BeatEvent`."""
+    return BeatEvent(*_BEAT.unpack(_expect_len("BEAT", payload, BEAT_SIZE)))
+
+
+@dataclass(frozen=True)
+class SignalEvent:
+    """SIGNAL event: the signal state (0 ok, 1 lead-off, 2 flat, 3 saturated) from sample ``sample`` on."""
+
+    sample: int
+    signal: int
+
+
+def encode_signal(e: SignalEvent) -> bytes:
+    """SIGNAL event payload (5 bytes)."""
+    return _SIGNAL.pack(e.sample, e.signal)
+
+
+def decode_signal(payload: bytes) -> SignalEvent:
+    """SIGNAL event payload (5 bytes) to a :class:`SignalEvent`."""
+    return SignalEvent(*_SIGNAL.unpack(_expect_len("SIGNAL", payload, SIGNAL_SIZE)))

@@ -3,7 +3,8 @@
  * generated integer model (include/tinybeat_model.h).
  *
  * Framed protocol (lib/tbproto, README "Serial protocol"): INFO, INFER, STATS,
- * RESET_STATS; every byte from the UART is treated as hostile. Between frames
+ * RESET_STATS, and the stream mode's requests (stream.c); every byte from the
+ * UART is treated as hostile. Between frames
  * the MCU sleeps (idle, woken by UART receive); the watchdog stays on and only
  * the main loop feeds it. LEDs: normal / abnormal for the last beat.
  */
@@ -15,6 +16,7 @@
 #include <util/atomic.h>
 
 #include "board.h"
+#include "stream.h"
 #include "tbavr.h"
 #include "tbproto.h"
 #include "tinybeat.h"
@@ -85,7 +87,7 @@ static void frame_timer(uint8_t on)
 }
 
 /* ---- replies: written byte by byte with a running CRC, no transmit buffer ---- */
-static void send_frame(uint8_t type, uint8_t seq, uint8_t error, const uint8_t *payload, uint8_t size)
+void send_frame(uint8_t type, uint8_t seq, uint8_t error, const uint8_t *payload, uint8_t size)
 {
 	const uint8_t head[4] = { size, type, seq, error };
 	uint16_t crc = TBP_CRC_INIT;
@@ -103,12 +105,12 @@ static void send_frame(uint8_t type, uint8_t seq, uint8_t error, const uint8_t *
 	uart_write((uint8_t)(crc >> 8));
 }
 
-static void send_error(uint8_t seq, uint8_t error, uint8_t request_type)
+void send_error(uint8_t seq, uint8_t error, uint8_t request_type)
 {
 	send_frame(TBP_ERROR, seq, error, &request_type, 1);
 }
 
-static void leds_show(uint8_t abnormal)
+void leds_show(uint8_t abnormal)
 {
 	BOARD_LED_PORT = (uint8_t)((BOARD_LED_PORT & ~(BOARD_LED_NORMAL | BOARD_LED_ABNORMAL)) |
 	                           (abnormal ? BOARD_LED_ABNORMAL : BOARD_LED_NORMAL));
@@ -202,11 +204,19 @@ static void handle_frame(const tbp_frame_t *f)
 		expect_size = TB_MODEL_N_INPUTS;
 		break;
 	default:
-		send_error(f->seq, TBP_E_TYPE, f->type);
-		return;
+		if (!stream_owns(f->type)) {
+			send_error(f->seq, TBP_E_TYPE, f->type);
+			return;
+		}
+		expect_size = 0xFFu; /* stream.c checks its own payloads */
+		break;
 	}
 	if (!tbp_check_sequence(&g_expected_seq, f->seq)) {
 		send_error(f->seq, TBP_E_SEQUENCE, f->type);
+		return;
+	}
+	if (expect_size == 0xFFu) {
+		stream_request(f);
 		return;
 	}
 	if (f->size != expect_size) {
@@ -278,11 +288,15 @@ int main(void)
 	sei();
 	banner();
 	set_sleep_mode(SLEEP_MODE_IDLE);
+#if TB_STREAM_AT_BOOT
+	stream_start(TBP_SRC_ADC, BOARD_ECG_CHANNEL, BOARD_ECG_RATE_HZ);
+#endif
 
 	for (;;) {
 		uint8_t byte;
 		while (uart_read(&byte))
 			on_byte(byte);
+		stream_poll();
 		if (g_wdt_fired) {
 			g_wdt_fired = 0;
 			watchdog_arm();
@@ -294,10 +308,10 @@ int main(void)
 		}
 		wdt_reset();
 		cli();
-		if (!uart_available() && !g_wdt_fired) {
+		if (!uart_available() && !g_wdt_fired && !stream_pending()) {
 			sleep_enable();
 			sei();
-			sleep_cpu(); /* an interrupt (UART, Timer2, watchdog) wakes us */
+			sleep_cpu(); /* an interrupt (UART, Timer2, watchdog, ADC) wakes us */
 			sleep_disable();
 		}
 		sei();

@@ -180,8 +180,12 @@ static void test_round_trip_all_types_and_sizes(void)
 	static const uint8_t types[] = {
 		TBP_INFO, TBP_INFER, TBP_STATS, TBP_RESET_STATS,
 		TBP_INFO | TBP_REPLY, TBP_INFER | TBP_REPLY, TBP_STATS | TBP_REPLY,
-		TBP_RESET_STATS | TBP_REPLY, TBP_ERROR};
-	static const uint8_t sizes[] = {0, 1, 187, TBP_MAX_PAYLOAD};
+		TBP_RESET_STATS | TBP_REPLY, TBP_ERROR,
+		TBP_STREAM_START, TBP_STREAM_STOP, TBP_SAMPLES, TBP_STREAM_STATS,
+		TBP_STREAM_START | TBP_REPLY, TBP_STREAM_STOP | TBP_REPLY, TBP_SAMPLES | TBP_REPLY,
+		TBP_STREAM_STATS | TBP_REPLY, TBP_EV_BEAT_FRAME, TBP_EV_SIGNAL_FRAME, TBP_EV_STATUS_FRAME};
+	static const uint8_t sizes[] = {0, 1, TBP_SIGNAL_SIZE, TBP_STREAM_STATS_SIZE, TBP_BEAT_SIZE, 187, 193,
+	                                2 * TBP_SAMPLES_MAX, TBP_MAX_PAYLOAD};
 	uint8_t t, s;
 	tbp_parser_init(&g_p);
 	for (t = 0; t < sizeof(types); t++) {

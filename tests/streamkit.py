@@ -1,0 +1,57 @@
+"""Builds the firmware for stream tests from the saved model, without retraining.
+
+The project's pre-build hook retrains whenever the pipeline's sources change
+(a merge, an edit); the stream tests only need *a* model and its Python
+reference, so they build a copy of the firmware sources with the headers
+written from model/trained.json (the chosen entry for the board, as
+tinybeat.pipeline selects it) and the hook switched off.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from projkit import ROOT
+
+PIO = ROOT / ".venv" / "bin" / "pio"
+
+
+def saved_model_entry(board_id: str) -> tuple[dict, dict]:
+    """(trained, entry): model/trained.json and the entry pipeline.select_for_board picks for the board."""
+    from tinybeat.boards import load_board
+    from tinybeat.config import load_config
+    from tinybeat.pipeline import Paths, load_trained, select_for_board
+
+    paths = Paths(ROOT)
+    trained = load_trained(paths)
+    if trained is None:
+        raise FileNotFoundError(f"{paths.trained} is missing")
+    return trained, select_for_board(trained, load_board(ROOT, board_id), load_config(paths.config))
+
+
+def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None = None) -> Path:
+    """Build src/avr + lib with the saved model's headers in dest; returns firmware.elf."""
+    from tinybeat.config import load_config
+    from tinybeat.pipeline import Paths, write_headers
+
+    board_id = board_id or env
+    dest.mkdir(parents=True, exist_ok=True)
+    for sub in ("src", "lib"):
+        if (dest / sub).exists():
+            shutil.rmtree(dest / sub)
+        shutil.copytree(ROOT / sub, dest / sub, ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / "model").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "model" / "config.yaml", dest / "model" / "config.yaml")
+    trained, entry = saved_model_entry(board_id)
+    write_headers(Paths(dest), trained, entry, load_config(Paths(ROOT).config).budget.max_cycles)
+    ini = (ROOT / "platformio.ini").read_text()
+    ini = re.sub(r"(?m)^core_dir\s*=.*$", f"core_dir = {ROOT / '.platformio'}", ini)
+    ini = re.sub(r"(?m)^extra_scripts\s*=.*$", "", ini)
+    (dest / "platformio.ini").write_text(ini)
+    run = subprocess.run([str(PIO), "run", "-e", env], cwd=dest, capture_output=True, text=True, timeout=600)
+    if run.returncode:
+        raise RuntimeError(f"pio run -e {env} failed:\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")
+    return dest / ".pio" / "build" / env / "firmware.elf"
