@@ -31,6 +31,10 @@ def offline_env() -> dict[str, str]:
     ["run", "-e", "native"],
     ["test", "-e", "native", "-f", "common/test_microtest"],
     ["test", "-e", "megaatmega2560", "-f", "common/test_microtest"],
+    # framework = arduino: the Arduino AVR core comes from Debian, not from the registry
+    ["run", "-e", "megaatmega2560-arduino"],
+    ["run", "-e", "uno-arduino-monitor"],
+    ["test", "-e", "megaatmega2560-arduino"],
 ])
 def test_pio_needs_no_registry(args: list[str]) -> None:
     run = subprocess.run([str(PIO), *args], cwd=PROJECT, env=offline_env(), capture_output=True,

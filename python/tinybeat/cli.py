@@ -65,6 +65,36 @@ def cmd_stream(args) -> int:
     return stream_main(args)
 
 
+def cmd_beat(args) -> int:
+    """Print test-split beats as text lines for the SerialClassifier sketch (Serial Monitor, simulate)."""
+    from . import models
+    from .boards import load_board
+    from .config import load_config
+    from .pipeline import Paths, load_trained, select_for_board
+    from .quantize import quantize_inputs
+    from .train import load_tables
+
+    paths = Paths(_project(args))
+    cfg = load_config(paths.config)
+    trained = load_trained(paths)
+    if trained is None:
+        print("error: no trained model: run `pio run` first", file=sys.stderr)
+        return 2
+    entry = select_for_board(trained, load_board(paths.project, args.board), cfg)
+    _, test = load_tables(paths, cfg)
+    if not 0 <= args.index < len(test.y) or args.count < 1:
+        print(f"error: --index must be 0..{len(test.y) - 1} and --count at least 1", file=sys.stderr)
+        return 2
+    X = quantize_inputs(test.X[args.index:args.index + args.count], cfg.data.input_range)
+    scores = models.predict_scores(models.from_dict(entry["model"]), X)
+    for k, (row, score) in enumerate(zip(X, scores)):
+        verdict = "ABNORMAL" if score > int(entry["decision_threshold"]) else "normal"
+        print(f"test beat {args.index + k}: label {int(test.y[args.index + k])}, reference {verdict} "
+              f"(score {int(score)})", file=sys.stderr)
+        print(",".join(str(int(v)) for v in row))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--elf", required=True, help="firmware.elf (pio run builds .pio/build/<env>/firmware.elf)")
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0 = until you quit)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("beat", help="print test-split beats as comma-separated lines (for a sketch's text mode)")
+    p.add_argument("--project", default=".")
+    p.add_argument("--board", default="megaatmega2560")
+    p.add_argument("--index", type=int, default=0, help="first test beat (0-based)")
+    p.add_argument("--count", type=int, default=1)
+    p.set_defaults(func=cmd_beat)
 
     p = sub.add_parser("stream", help="replay an ECG record through the board's ADC (simulated) or a real "
                        "board, beat by beat, and compare with the Python reference")

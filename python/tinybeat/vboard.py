@@ -89,13 +89,14 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
     newline; the board's output is written to `stdout` as it comes (bytes that
     are not text, e.g. protocol frames, as \\xNN). Stops on Ctrl-C, on end of
     input (Ctrl-D) when stdin is a terminal, after `seconds` (0 = no limit), or
-    when the firmware stops. When stdin is not a terminal (a pipe), end of
-    input stops the run once the board has been quiet for `quiet_after_eof_s`
-    seconds, so `echo <beat> | tinybeat simulate ...` prints the verdict and
-    returns. Returns 0, or avr-vboard's status when the firmware crashed (2)
+    when the firmware stops. When stdin is not a terminal (a pipe or a file),
+    end of input stops the run once the board has answered the last line and
+    then been quiet for `quiet_after_eof_s` seconds (at most 30 s after the
+    end of input), so `tinybeat beat | tinybeat simulate ...` prints the
+    verdict and returns. Returns 0, or avr-vboard's status when the firmware crashed (2)
     or could not be loaded (1).
     """
-    import selectors
+    import select
     import threading
 
     stdin = stdin or sys.stdin
@@ -116,7 +117,8 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
         [str(exe), "--mcu", board.mcu, "--freq", str(board.f_cpu), "--timeout", "0", str(elf)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
-    last_output = [time.monotonic()]
+    last_output = [0.0]
+    sent_at = time.monotonic()
 
     def pump() -> None:
         assert proc.stdout is not None
@@ -130,8 +132,6 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
-    sel = selectors.DefaultSelector()
-    sel.register(stdin, selectors.EVENT_READ)
     start = time.monotonic()
     eof_at: float | None = None
     reason = ""
@@ -141,13 +141,14 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
             if seconds and now - start >= seconds:
                 reason = f"stopped after {seconds:g} s"
                 break
-            if eof_at is not None and now - max(eof_at, last_output[0]) >= quiet_after_eof_s:
-                reason = "end of input"
-                break
             if eof_at is not None:
+                answered = last_output[0] > sent_at and now - last_output[0] >= quiet_after_eof_s
+                if answered or now - eof_at >= 30:
+                    reason = "end of input" if answered else "end of input; no answer within 30 s"
+                    break
                 time.sleep(0.05)
                 continue
-            if not sel.select(timeout=0.1):
+            if not select.select([stdin], [], [], 0.1)[0]:
                 continue
             line = stdin.readline()
             if not line:
@@ -155,18 +156,17 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
                     reason = "Ctrl-D"
                     break
                 eof_at = time.monotonic()
-                sel.unregister(stdin)
                 continue
             assert proc.stdin is not None
             try:
                 proc.stdin.write(line.rstrip("\r\n").encode("ascii", "replace") + b"\n")
                 proc.stdin.flush()
+                sent_at = time.monotonic()
             except BrokenPipeError:
                 break
     except KeyboardInterrupt:
         reason = "Ctrl-C"
     finally:
-        sel.close()
         status = proc.poll()
         if status is None:
             proc.terminate()

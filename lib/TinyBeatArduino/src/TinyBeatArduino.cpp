@@ -57,6 +57,11 @@ uint8_t TinyBeatClass::classify(const uint8_t *beat, int32_t *score)
 	return klass;
 }
 
+uint16_t TinyBeatClass::freeRamMin() const
+{
+	return (uint16_t)(RAMEND + 1 - RAMSTART - tbavr_static_ram() - tbavr_stack_max_used());
+}
+
 /* ------------------------------------------------------------------------- */
 /* TinyBeatLink: the framed protocol (the same replies as the bare firmware)  */
 
@@ -130,13 +135,12 @@ void TinyBeatLink::sendStats(uint8_t seq)
 {
 	uint8_t out[TBP_STATS_REPLY_SIZE];
 	const uint16_t stack = tbavr_stack_max_used();
-	const uint16_t ram_total = (uint16_t)(RAMEND + 1 - RAMSTART);
 	tbp_put_u32(out + 0, count_);
 	tbp_put_u32(out + 4, min_);
 	tbp_put_u32(out + 8, count_ ? (uint32_t)(sum_ / count_) : 0);
 	tbp_put_u32(out + 12, max_);
 	tbp_put_u16(out + 16, stack);
-	tbp_put_u16(out + 18, (uint16_t)(ram_total - tbavr_static_ram() - stack));
+	tbp_put_u16(out + 18, TinyBeat.freeRamMin());
 	sendFrame(TBP_STATS | TBP_REPLY, seq, TBP_OK, out, sizeof(out));
 }
 

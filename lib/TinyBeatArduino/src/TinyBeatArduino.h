@@ -43,7 +43,8 @@ enum {
 enum {
 	TINYBEAT_CLASSIFIED = 0,
 	TINYBEAT_NO_RHYTHM = 1,     /* first beat after start or after the signal came back */
-	TINYBEAT_MODEL_INPUTS = 2   /* the model was not trained on the front end's beats (inputs differ) */
+	TINYBEAT_MODEL_INPUTS = 2,  /* the model takes neither the front end's 193 inputs nor its 187-byte window */
+	TINYBEAT_PAUSE = 3          /* no next beat within 2 s: the rhythm features are not valid */
 };
 
 /* Signal states (TinyBeat.signal()), the front end's tbf_signal_t. */
@@ -85,6 +86,8 @@ public:
 	 * Takes about a millisecond (measured: lastCycles()). */
 	uint8_t classify(const uint8_t *beat, int32_t *score = NULL);
 	uint32_t lastCycles() const { return cycles_; } /* CPU cycles of the last classify() */
+	/* Least free RAM since reset, bytes: RAM less static data less the deepest stack seen. */
+	uint16_t freeRamMin() const;
 
 	/* ---- the ECG sensor (AD8232 or similar) ---- */
 	/* Starts sampling ecgPin (A0..) at sampleHz (125..360) from a Timer1 interrupt; the

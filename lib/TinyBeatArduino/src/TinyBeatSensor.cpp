@@ -2,11 +2,12 @@
  * TinyBeat's ECG sensor: Timer1 interrupt sampling into a ring buffer, the
  * streaming front end (lib/tbfront) and the classifier, run from loop().
  *
- * The interrupt does the least work: it takes the conversion started at the
- * previous tick (finished long ago: ~104 us of a 2.8 ms period), reads the
- * lead-off pins, starts the next conversion and queues the sample. Everything
- * else (beat detection, classification) runs in available(), so a slow
- * loop() loses samples (counted in overruns()) instead of blocking interrupts.
+ * The interrupts do the least work: the timer's reads the lead-off pins and
+ * starts a conversion (evenly spaced: the rate is exact on average, see
+ * TinyBeatTimer.h); the ADC's, about 104 us later, queues the sample.
+ * Everything else (beat detection, classification) runs in available(), so a
+ * slow loop() loses samples (counted in overruns()) instead of blocking
+ * interrupts.
  *
  * Kept in its own file: a sketch that never calls begin() links none of this
  * (no interrupt, no front-end state in RAM).
@@ -38,13 +39,42 @@ static uint8_t g_signal_changed;
 static uint16_t g_fs;
 static uint32_t g_samples;
 
+static volatile uint16_t g_lead_pending; /* LEAD_OFF_BIT when the lead-off pins were high */
+static uint16_t g_q, g_r, g_acc; /* period: g_q counts, + 1 when the accumulator passes g_fs */
+
+static inline uint16_t lead_off_now(void)
+{
+	return ((*g_lo_plus_in & g_lo_plus_mask) || (*g_lo_minus_in & g_lo_minus_mask)) ? LEAD_OFF_BIT : 0u;
+}
+
+/* A sample period starts: read the lead-off pins and start the conversion. */
 ISR(TIMER1_COMPA_vect)
 {
-	uint16_t v = ADC; /* the conversion started one period ago */
-	if ((*g_lo_plus_in & g_lo_plus_mask) || (*g_lo_minus_in & g_lo_minus_mask))
-		v |= LEAD_OFF_BIT;
+	/* the period that just started: q or q + 1 counts (CTC: OCR1A is not buffered) */
+	tinybeat_timer_base += tinybeat_timer_period;
+	uint16_t acc = (uint16_t)(g_acc + g_r);
+	uint16_t period = g_q;
+	if (acc >= g_fs) {
+		acc = (uint16_t)(acc - g_fs);
+		period++;
+	}
+	g_acc = acc;
+	OCR1A = (uint16_t)(period - 1u);
+	tinybeat_timer_period = period;
+
+	if (ADCSRA & _BV(ADSC)) { /* the previous conversion is still running: this sample is lost */
+		if (g_overruns < 0xFFFFu)
+			g_overruns++;
+		return;
+	}
+	g_lead_pending = lead_off_now();
 	ADCSRA |= _BV(ADSC);
-	tinybeat_timer_ticks++;
+}
+
+/* The conversion is done (~104 us later): queue the sample with its lead-off state. */
+ISR(ADC_vect)
+{
+	const uint16_t v = (uint16_t)(ADC | g_lead_pending);
 	const uint8_t next = (uint8_t)((g_head + 1u) & (RING_SIZE - 1u));
 	if (next == g_tail) {
 		if (g_overruns < 0xFFFFu)
@@ -74,21 +104,32 @@ uint8_t TinyBeatClass::begin(uint8_t ecgPin, uint8_t loPlusPin, uint8_t loMinusP
 	if (sampleHz < TBF_FS_MIN || sampleHz > TBF_FS_MAX)
 		return TINYBEAT_E_RATE;
 	end();
-	/* Timer counts per sample, rounded: prescaler 1 when it fits 16 bits, else 8. */
-	uint32_t period = (F_CPU + sampleHz / 2u) / sampleHz;
+	/* Timer counts per sample: q or q + 1 (exact average rate); prescaler 1 when q fits 16 bits, else 8. */
 	uint8_t prescale = 1;
-	if (period > 65536ul) {
+	uint32_t counts_per_s = F_CPU;
+	if (counts_per_s / sampleHz >= 65535ul) {
 		prescale = 8;
-		period = (F_CPU / 8u + sampleHz / 2u) / sampleHz;
+		counts_per_s = F_CPU / 8u;
 	}
-	if (period > 65536ul || period < 256ul)
+	if (counts_per_s / sampleHz >= 65535ul || counts_per_s / sampleHz < 256ul)
 		return TINYBEAT_E_RATE;
 	if (tbf_init(&g_front, sampleHz) != TBF_OK)
 		return TINYBEAT_E_RATE;
 
 	lead_pin(loPlusPin, &g_lo_plus_in, &g_lo_plus_mask);
 	lead_pin(loMinusPin, &g_lo_minus_in, &g_lo_minus_mask);
-	(void)analogRead(ecgPin); /* selects the channel and reference; they stay selected */
+	/* The channel, with AVcc as reference (analogReference(DEFAULT)); the first conversion
+	 * starts with the timer, so every sample, the first included, is on the timer's grid. */
+	uint8_t channel = ecgPin >= A0 ? (uint8_t)(ecgPin - A0) : ecgPin;
+#if defined(analogPinToChannel)
+	channel = analogPinToChannel(channel);
+#endif
+#if defined(MUX5)
+	ADCSRB = (uint8_t)((ADCSRB & ~_BV(MUX5)) | (channel & 8u ? _BV(MUX5) : 0));
+#endif
+	ADMUX = (uint8_t)(_BV(REFS0) | (channel & 7u));
+	/* the core's init() set the prescaler (125 kHz ADC clock at 16 MHz); ADIF is cleared by writing 1 */
+	ADCSRA = (uint8_t)((ADCSRA & ~_BV(ADSC)) | _BV(ADEN) | _BV(ADIE) | _BV(ADIF));
 
 	g_fs = sampleHz;
 	g_head = g_tail = 0;
@@ -96,18 +137,22 @@ uint8_t TinyBeatClass::begin(uint8_t ecgPin, uint8_t loPlusPin, uint8_t loMinusP
 	g_ready = 0;
 	g_signal_changed = 0;
 	g_samples = 0;
-	tinybeat_timer_top = (uint16_t)(period - 1u);
+	g_q = (uint16_t)(counts_per_s / sampleHz);
+	g_r = (uint16_t)(counts_per_s % sampleHz);
+	g_acc = 0;
 	tinybeat_timer_prescale = prescale;
-	tinybeat_timer_ticks = 0;
+	tinybeat_timer_base = 0;
+	tinybeat_timer_period = g_q;
 	ATOMIC_BLOCK(ATOMIC_RESTORESTATE)
 	{
 		TCCR1B = 0;
 		TCCR1A = 0; /* the core's PWM setup of Timer1 is replaced by CTC mode */
 		TCNT1 = 0;
-		OCR1A = tinybeat_timer_top;
+		OCR1A = (uint16_t)(g_q - 1u);
 		TIFR1 = _BV(OCF1A);
 		TIMSK1 = _BV(OCIE1A);
 		TCCR1B = (uint8_t)(_BV(WGM12) | (prescale == 1 ? _BV(CS10) : _BV(CS11)));
+		g_lead_pending = lead_off_now();
 		ADCSRA |= _BV(ADSC); /* the first sample */
 		tinybeat_timer_on = 1;
 	}
@@ -121,6 +166,7 @@ void TinyBeatClass::end()
 		if (tinybeat_timer_on) {
 			TIMSK1 = 0;
 			TCCR1B = 0;
+			ADCSRA &= (uint8_t)~_BV(ADIE);
 		}
 		tinybeat_timer_on = 0;
 	}
@@ -153,7 +199,11 @@ uint8_t TinyBeatClass::available()
 			if (g_beat.flags & TBF_BEAT_NO_PRE) {
 				r->verdict = TINYBEAT_UNCLASSIFIED;
 				r->reason = TINYBEAT_NO_RHYTHM;
-			} else if (inputs() != TBF_N_INPUTS) {
+			} else if (g_beat.flags) { /* TBF_BEAT_PAUSE and any later flag: not fit to classify */
+				r->verdict = TINYBEAT_UNCLASSIFIED;
+				r->reason = TINYBEAT_PAUSE;
+			} else if (inputs() != TBF_N_INPUTS && inputs() != TBF_BEAT_LEN) {
+				/* the model takes all 193 inputs, or the 187-byte beat window only (as the firmware) */
 				r->verdict = TINYBEAT_UNCLASSIFIED;
 				r->reason = TINYBEAT_MODEL_INPUTS;
 			} else {

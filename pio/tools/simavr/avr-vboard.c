@@ -444,6 +444,13 @@ int main(int argc, char **argv)
 	}
 	const char *elf = argv[optind];
 
+	/* UART0 owns stdout: libsimavr's own messages ("Loaded ... .text") go to stderr */
+	const int uart_out = dup(STDOUT_FILENO);
+	if (uart_out < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		perror("avr-vboard: dup");
+		return 1;
+	}
+
 	elf_firmware_t fw;
 	memset(&fw, 0, sizeof(fw));
 	if (elf_read_firmware(elf, &fw) != 0) {
@@ -462,7 +469,7 @@ int main(int argc, char **argv)
 	avr->log = LOG_ERROR;
 	avr_load_firmware(avr, &fw);
 
-	vboard_t vb = { .avr = avr, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO, .rx_ready = 1 };
+	vboard_t vb = { .avr = avr, .in_fd = STDIN_FILENO, .out_fd = uart_out, .rx_ready = 1 };
 	g_vb = &vb;
 	avr->avcc = avr->aref = avr->vcc = (uint32_t)avcc;
 	static load_meter_t load; /* large: not on the stack */

@@ -32,6 +32,9 @@ static void printSignal(uint8_t s)
 	case TINYBEAT_FLAT: Serial.println(F("flat (no ECG: check the module's output)")); break;
 	default: Serial.println(F("saturated (the ECG is stuck at a rail)")); break;
 	}
+	Serial.print(F("  (free RAM low-water "));
+	Serial.print(TinyBeat.freeRamMin());
+	Serial.println(F(" B)"));
 }
 
 static void printBeat(const TinyBeatResult &b)
@@ -49,8 +52,12 @@ static void printBeat(const TinyBeatResult &b)
 	Serial.print(b.heartRate());
 	Serial.print(F("bpm "));
 	if (b.verdict == TINYBEAT_UNCLASSIFIED) {
-		Serial.println(b.reason == TINYBEAT_NO_RHYTHM ? F("(first beat: no verdict yet)")
-		                                              : F("(no verdict: the model was not trained on front-end beats)"));
+		if (b.reason == TINYBEAT_NO_RHYTHM)
+			Serial.println(F("(first beat: no verdict yet)"));
+		else if (b.reason == TINYBEAT_PAUSE)
+			Serial.println(F("(pause: no next beat within 2 s, no verdict)"));
+		else
+			Serial.println(F("(no verdict: the model does not take the front end's beats)"));
 		return;
 	}
 	Serial.print(b.verdict == TINYBEAT_ABNORMAL ? F("ABNORMAL") : F("normal"));
