@@ -141,7 +141,8 @@ def run(env, targets: list[str]) -> None:
                         "--board", board_for_env(env)]
         env.AddCustomTarget(
             name="simulate", dependencies="$BUILD_DIR/firmware.elf",
-            actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in simulate_cmd)],
+            actions=[env.VerboseAction(f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in simulate_cmd),
+                                       "Starting the simulated board")],
             title="Simulate", description="Run the firmware on the simulated board, its serial port in this terminal",
             always_build=True,
         )

@@ -148,6 +148,9 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
                     break
                 time.sleep(0.05)
                 continue
+            if not interactive and (now - start < 3 and (not last_output[0] or now - last_output[0] < 0.3)):
+                time.sleep(0.05)  # piped input waits for the banner (at most 3 s), as a person would
+                continue
             if not select.select([stdin], [], [], 0.1)[0]:
                 continue
             line = stdin.readline()
