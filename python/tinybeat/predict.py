@@ -1,7 +1,8 @@
 """`tinybeat predict FILE.csv`: classify your own beats with the saved model, on the PC or a board.
 
-The file is read in the training format of model/config.yaml (same layout,
-same input_range). The label column is optional: with it the summary also
+The file is read in the training format of model/config.yaml (same
+input_range, target and group columns; a first row of numbers means no
+header, the label then last if present). The label column is optional: with it the summary also
 gives accuracy, sensitivity and specificity. The PC path runs the integer
 reference (`tinybeat.models`), which computes exactly what the board does;
 `--port` sends every beat to a board over the serial protocol instead.
@@ -53,13 +54,11 @@ def load_beats(path: Path, cfg, n_inputs: int) -> Table:
     rows, lines = _read_rows(path)
     if not rows:
         raise DataError(path, "empty file: no data rows")
-    fmt = d.format
-    if fmt == "auto":
-        try:
-            np.array(rows[0], dtype=np.float64)
-            fmt = "kaggle"
-        except ValueError:
-            fmt = "header"
+    try:  # a first row of numbers is data, whatever the training files looked like
+        np.array(rows[0], dtype=np.float64)
+        fmt = "kaggle"
+    except ValueError:
+        fmt = "header"
     kwargs = dict(fmt=fmt, target=d.target, group=d.group, positive_labels=d.positive_labels,
                   input_range=d.input_range)
     if fmt == "header":
@@ -72,6 +71,9 @@ def load_beats(path: Path, cfg, n_inputs: int) -> Table:
                                 lines[1:], n_inputs, d.input_range, [names[j] for j in keep])
     elif len(rows[0]) == n_inputs:
         table = _unlabelled(path, rows, lines, n_inputs, d.input_range, None)
+    elif len(rows[0]) != n_inputs + 1:
+        raise DataError(path, f"expected {n_inputs} columns (the model's inputs) or {n_inputs + 1} (inputs, "
+                              f"then the label), found {len(rows[0])}", row=lines[0])
     else:
         table = load_csv(path, **kwargs)
     if table.X.shape[1] != n_inputs:
