@@ -23,7 +23,6 @@ import yaml
 
 from projkit import ROOT, header_config, header_csv, kaggle_csv, make_project, pio_project, synthetic_table
 from tinybeat import cli
-from tinybeat.checks import check_n_inputs, protocol_max_payload
 from tinybeat.config import ConfigError, load_config
 from tinybeat.data import DataError
 from tinybeat.pipeline import Paths, ensure_model, load_trained
@@ -114,6 +113,8 @@ def test_no_fit_after_budget_change_touches_nothing(trained: Path) -> None:
 
 def test_too_many_inputs_rejected_before_training(trained: Path) -> None:
     """200 samples a row: one line naming the protocol limit read from tbproto.h, before any fitting."""
+    from tinybeat.checks import protocol_max_payload
+
     limit = protocol_max_payload(ROOT)
     X, y, g = synthetic_table(n_rows=120, n_features=limit + 8)
     (trained / "data" / "train.csv").write_text(header_csv(X, y, g))
@@ -123,6 +124,8 @@ def test_too_many_inputs_rejected_before_training(trained: Path) -> None:
 
 def test_protocol_limit_follows_the_header(tmp_path: Path) -> None:
     """The limit is parsed from lib/tbproto/tbproto.h, so raising TBP_MAX_PAYLOAD raises it."""
+    from tinybeat.checks import check_n_inputs, protocol_max_payload
+
     header = tmp_path / "lib" / "tbproto" / "tbproto.h"
     header.parent.mkdir(parents=True)
     header.write_text("#define TBP_HEADER_SIZE 6u\n#define TBP_MAX_PAYLOAD 200u /* bytes */\n")
@@ -225,8 +228,10 @@ def test_budget_change_reselects_without_training(trained: Path, monkeypatch: py
 # ---- 9. deliberate thread counts -----------------------------------------------------------------------
 
 def test_training_uses_one_openmp_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Inside training every OpenMP/BLAS pool is limited to TINYBEAT_THREADS (default 1)."""
-    from threadpoolctl import threadpool_info
+    """Inside training every OpenMP/BLAS pool is limited to TINYBEAT_THREADS (default 1), even when the
+    caller's pools allow more (here 2, as without OMP_NUM_THREADS on 2 cores)."""
+    import sklearn.ensemble  # noqa: F401  (load libgomp so the outer limit applies)
+    from threadpoolctl import threadpool_info, threadpool_limits
 
     import tinybeat.automl as automl
 
@@ -241,7 +246,8 @@ def test_training_uses_one_openmp_thread(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("TINYBEAT_THREADS", raising=False)
     X, y, g = synthetic_table()
     project = make_project(tmp_path / "p", header_config(), {"data/train.csv": header_csv(X, y, g)})
-    ensure_model(project, MEGA, log=quiet)
+    with threadpool_limits(limits=2):
+        ensure_model(project, MEGA, log=quiet)
     assert seen and set(seen) == {1}, seen
 
 
@@ -490,3 +496,13 @@ def test_flooded_requests_never_wedge_the_board(built: Path) -> None:
         assert info.n_inputs == 187
         x = np.zeros(187, dtype=np.uint8)
         assert dev.infer(x).cycles > 0
+
+
+@needs_pio
+def test_second_build_of_a_fresh_clone_compiles_nothing(tmp_path: Path) -> None:
+    """The generated headers appear during the first build; the second must not see a 'new' project."""
+    project = pio_project(tmp_path / "fresh")
+    first, _ = pio(project, "run", "-e", MEGA, timeout=600)
+    assert first.returncode == 0, first.stdout[-2000:]
+    second, _ = pio(project, "run", "-e", MEGA)
+    assert second.returncode == 0 and "Compiling" not in second.stdout, second.stdout[-2000:]
