@@ -107,3 +107,23 @@ def c_define(text: str, name: str) -> str:
     match = re.search(r"^#define %s (.+)$" % re.escape(name), text, flags=re.M)
     assert match, f"#define {name} not found"
     return match.group(1).strip()
+
+
+def pio_project(dest: Path) -> Path:
+    """A PlatformIO project: a copy of the firmware sources with a tiny synthetic dataset of 187 inputs.
+
+    It shares the repository's offline core (.platformio), so `pio run` works there offline.
+    """
+    for name in ("src", "lib", "extra_scripts"):
+        shutil.copytree(ROOT / name, dest / name)
+    ini = (ROOT / "platformio.ini").read_text()
+    ini, n = re.subn(r"(?m)^core_dir\s*=.*$", f"core_dir = {ROOT / '.platformio'}", ini)
+    assert n == 1, "platformio.ini has no core_dir line to point at the project's core"
+    (dest / "platformio.ini").write_text(ini)
+    X, y, groups = synthetic_table(n_rows=400, n_features=187, seed=5)
+    Xt, yt, gt = synthetic_table(n_rows=120, n_features=187, seed=6)
+    config = {"data": {"train": ["data/train.csv"], "test": ["data/test.csv"], "format": "header",
+                       "target": "target", "group": "record"},
+              "search": {"families": ["gbt", "linear"], "cv_folds": 2, "max_trees": 8, "seed": 0}}
+    return make_project(dest, config, {"data/train.csv": header_csv(X, y, groups),
+                                       "data/test.csv": header_csv(Xt, yt, gt)})

@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -29,7 +28,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pytest
 
-from projkit import ROOT, c_define, header_csv, make_project, synthetic_table
+from projkit import ROOT, c_define, pio_project
 from tinybeat import hosttool, models, protocol
 from tinybeat.avrbench import avr_size
 from tinybeat.boards import Board, load_board
@@ -93,19 +92,7 @@ def _main_model_state() -> str | None:
 
 def _fallback_project(dest: Path) -> Path:
     """A copy of the firmware sources with a tiny synthetic dataset of 187 inputs."""
-    for name in ("src", "lib", "extra_scripts"):
-        shutil.copytree(ROOT / name, dest / name)
-    ini = (ROOT / "platformio.ini").read_text()
-    ini, n = re.subn(r"(?m)^core_dir\s*=.*$", f"core_dir = {ROOT / '.platformio'}", ini)
-    assert n == 1, "platformio.ini has no core_dir line to point at the project's core"
-    (dest / "platformio.ini").write_text(ini)
-    X, y, groups = synthetic_table(n_rows=400, n_features=187, seed=5)
-    Xt, yt, gt = synthetic_table(n_rows=120, n_features=187, seed=6)
-    config = {"data": {"train": ["data/train.csv"], "test": ["data/test.csv"], "format": "header",
-                       "target": "target", "group": "record"},
-              "search": {"families": ["gbt", "linear"], "cv_folds": 2, "max_trees": 8, "seed": 0}}
-    return make_project(dest, config, {"data/train.csv": header_csv(X, y, groups),
-                                       "data/test.csv": header_csv(Xt, yt, gt)})
+    return pio_project(dest)
 
 
 def _test_beats(project: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +138,7 @@ def firmware(tmp_path_factory: pytest.TempPathFactory) -> Firmware:
     board = load_board(project, ENV)
     entry = select_for_board(load_trained(paths), board, cfg)  # as hosttool.evaluate_main picks it
     model = models.from_dict(entry["model"])
-    assert json.loads(c_define(header, "TB_MODEL_NAME")) == models.describe(model), \
+    assert json.loads(c_define(header, "TB_MODEL_NAME")) == entry["name"], \
         "the header and model/trained.json disagree (was the model retrained meanwhile?)"
     X, y = _test_beats(project, N_BEATS)
     return Firmware(project, elf, board, header, model, int(entry.get("decision_threshold", 0)), X, y, where)

@@ -17,6 +17,11 @@ import numpy as np
 from . import models
 from .cost import model_cost
 from .metrics import best_threshold, score_metric
+from .threads import n_threads
+
+# Candidate scores are rounded to this many decimals: the last bits of float sums
+# differ across machines and BLAS builds, and must not change which model wins.
+SCORE_DECIMALS = 9
 
 TREE_PREFIXES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 
@@ -96,7 +101,7 @@ def fit_integer_models(spec: FitSpec, X_u8: np.ndarray, y: np.ndarray, seed: int
         depth = p["depth"]
         clf = RandomForestClassifier(
             n_estimators=max(spec.sizes), max_depth=depth, max_features="sqrt",
-            min_samples_leaf=5, n_jobs=2, random_state=seed,
+            min_samples_leaf=5, n_jobs=n_threads(), random_state=seed,
         ).fit(Xf, y)
         for n in spec.sizes:
             sub = _subforest(clf, n)
@@ -116,6 +121,16 @@ def fit_integer_models(spec: FitSpec, X_u8: np.ndarray, y: np.ndarray, seed: int
         yield f"linear-C{p['C']}", None, models.dense.from_linear(clf.coef_[0], float(clf.intercept_[0]))
     else:
         raise ValueError(f"unknown model family {spec.family!r}")
+
+
+def refit(cand: Candidate, X_u8: np.ndarray, y: np.ndarray, seed: int) -> models.IntModel:
+    """Fit the candidate on all training rows and return its integer model."""
+    sizes = (cand.n_trees,) if cand.n_trees else ()
+    spec = FitSpec(cand.family, tuple(sorted(cand.params.items())), sizes)
+    for name, _, model in fit_integer_models(spec, X_u8, y, seed):
+        if name == cand.name:
+            return model
+    raise RuntimeError(f"refit did not produce {cand.name}")
 
 
 def _first_trees(model: models.TreeEnsemble, n: int) -> models.TreeEnsemble:
@@ -183,8 +198,9 @@ def cross_validate(grid: list[FitSpec], X_u8: np.ndarray, y: np.ndarray, groups:
     for name, cand in by_name.items():
         # the decision threshold is chosen on out-of-fold scores: never on the test split
         cand.threshold = best_threshold(y, oof[name], operating_point)
-        cand.cv_metric = score_metric(metric, y, oof[name], cand.threshold)
-        cand.cv_std = float(np.std(cand.fold_metrics))
+        cand.cv_metric = round(float(score_metric(metric, y, oof[name], cand.threshold)), SCORE_DECIMALS)
+        cand.fold_metrics = [round(float(m), SCORE_DECIMALS) for m in cand.fold_metrics]
+        cand.cv_std = round(float(np.std(cand.fold_metrics)), SCORE_DECIMALS)
     return list(by_name.values())
 
 

@@ -50,6 +50,11 @@ MAX_MODEL_FLASH_AVR = 32 * 1024
 
 def model_budget(board: Board, cfg: BudgetConfig) -> Budget:
     """What the model may use on this board: its flash and RAM less the firmware's reserve."""
+    if cfg.max_model_flash is not None and cfg.max_model_flash > board.flash_bytes:
+        raise ConfigError(
+            f"budget.max_model_flash is {cfg.max_model_flash} B, more than board {board.id}'s "
+            f"{board.flash_bytes} B of flash; allowed: null or at most {board.flash_bytes - cfg.flash_reserve} B"
+        )
     flash = min(board.flash_bytes - cfg.flash_reserve, MAX_MODEL_FLASH_AVR)
     if cfg.max_model_flash is not None:
         flash = min(flash, cfg.max_model_flash)

@@ -22,9 +22,24 @@ def cmd_train(args) -> int:
 
 
 def cmd_dataset(args) -> int:
-    from .mitdb import main as mitdb_main
+    import json
 
-    return mitdb_main(["--mitdb", args.mitdb, "--out", args.out]) or 0
+    from .dataset import build_dataset
+
+    try:
+        manifest = build_dataset(Path(args.mitdb), Path(args.out), progress=sys.stderr.isatty())
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    det = manifest["detection"]
+    for name, split in manifest["splits"].items():
+        print(f"{name}: {split['rows']} beats ({split['abnormal']} abnormal) from {len(split['records'])} "
+              f"records -> {Path(args.out) / split['file']}")
+    print(f"QRS detection (EC57, 150 ms): sensitivity {100 * det['sensitivity']:.2f} %, positive "
+          f"predictivity {100 * det['positive_predictivity']:.2f} % over {det['reference_beats']} beats")
+    if args.json:
+        print(json.dumps(manifest, indent=1))
+    return 0
 
 
 def cmd_evaluate(args) -> int:
@@ -49,9 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="retrain even if nothing changed")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("dataset", help="rebuild the default dataset from MIT-BIH records")
-    p.add_argument("--mitdb", default="../shared/data/mitdb")
-    p.add_argument("--out", default="data")
+    p = sub.add_parser("dataset", help="rebuild the default dataset from MIT-BIH records with the front end")
+    p.add_argument("--mitdb", default="../shared/data/mitdb",
+                   help="directory with the raw MIT-BIH records and RECORDS (default: %(default)s)")
+    p.add_argument("--out", default="data", help="output directory (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="also print the manifest (per-record counts)")
     p.set_defaults(func=cmd_dataset)
 
     p = sub.add_parser("evaluate", help="stream the test split through a board or the simulated board")

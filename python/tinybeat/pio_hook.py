@@ -34,13 +34,40 @@ def board_for_env(env) -> str:
     )
 
 
+_BUILD_LOCK = None  # held (open file with an flock) for the life of this SCons process
+
+
+def lock_build_dir(env) -> None:
+    """Refuse a second concurrent build of the same env in this project (they corrupt .pio/build)."""
+    import fcntl
+
+    global _BUILD_LOCK
+    build_dir = Path(env.subst("$BUILD_DIR"))
+    build_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(build_dir / ".tinybeat-build.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        sys.stderr.write(f"\nError: another `pio run` or `pio test` is building env '{env['PIOENV']}' in this "
+                         "project right now; wait for it to finish, then run this again.\n\n")
+        env.Exit(1)
+    _BUILD_LOCK = fh
+
+
 def run(env, targets: list[str]) -> None:
     t0 = time.monotonic()
     from .pipeline import ensure_model
+    from .uploadcheck import pre_upload
 
     project = Path(env["PROJECT_DIR"])
-    if {"clean", "cleanall", "fullclean", "envdump", "idedata"} & set(targets):
+    if {"envdump", "idedata"} & set(targets):
         return
+    if os.name == "posix":
+        lock_build_dir(env)
+    if {"clean", "cleanall", "fullclean"} & set(targets):
+        return
+    env.AddPreAction("upload", env.VerboseAction(pre_upload, "Checking the upload port..."))
     try:
         ensure_model(project, board_for_env(env), force_train="train" in targets)
         print(f"tinybeat: pre-build step took {time.monotonic() - t0:.2f} s")

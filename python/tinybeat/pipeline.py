@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from .config import Config, ConfigError, load_config
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Modules that do not change what training produces.
-NOT_TRAINING = {"cli.py", "pio_hook.py", "report.py", "hosttool.py", "vboard.py", "protocol.py", "mitdb.py"}
+NOT_TRAINING = {"cli.py", "pio_hook.py", "report.py", "hosttool.py", "vboard.py", "protocol.py",
+                "uploadcheck.py", "checks.py", "predict.py"}
 TRAINED_FILE = "trained.json"
 GOLDEN_COUNT = 48
 
@@ -71,26 +73,58 @@ def data_files(cfg: Config) -> list[str]:
 
 
 def fingerprint(paths: Paths, cfg: Config) -> str:
-    """SHA-256 (hex) of the pipeline sources, the config and every data file's bytes."""
+    """SHA-256 (hex) of the pipeline sources, the data and search config and every data file's bytes.
+
+    The budget is left out: cross-validation does not depend on it, so a budget
+    change only reselects from the saved candidates (see budget_changed).
+    """
     digest = hashlib.sha256(pipeline_source_hash().encode())
-    digest.update(json.dumps({"data": cfg.data.__dict__, "search": cfg.search.__dict__,
-                              "budget": cfg.budget.__dict__}, sort_keys=True, default=list).encode())
+    digest.update(json.dumps({"data": cfg.data.__dict__, "search": cfg.search.__dict__},
+                             sort_keys=True, default=list).encode())
     for rel in data_files(cfg):
         path = paths.project / rel
-        if not path.is_file():
-            raise ConfigError(f"{paths.config}: data file {rel} does not exist")
-        digest.update(rel.encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        files = [path]
+        if cfg.data.kind == "records":
+            from .dataset import record_files
+
+            files = record_files(path)
+        elif path.is_dir():
+            raise ConfigError(f"{paths.config}: data file {rel} is a directory; name a CSV file (.csv or .csv.gz)")
+        for file in files:
+            if not file.is_file():
+                raise ConfigError(f"{paths.config}: data file {os.path.relpath(file, paths.project)} does not exist")
+            digest.update(os.path.relpath(file, paths.project).encode())
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
 
 
 def load_trained(paths: Paths) -> dict | None:
+    """model/trained.json, or None when missing or unreadable."""
     if not paths.trained.is_file():
         return None
     try:
         return json.loads(paths.trained.read_text())
     except (json.JSONDecodeError, OSError):
         return None
+
+
+def report_in_step(paths: Paths, trained: dict) -> bool:
+    """True when model/report.json was written from this trained.json (same fingerprint and budget).
+
+    trained.json is always written last: a step killed half way leaves a
+    report newer than the model, which this check catches on the next load.
+    """
+    try:
+        report = json.loads((paths.model_dir / "report.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return (report.get("fingerprint") == trained.get("fingerprint")
+            and report.get("budget") == trained.get("budget"))
+
+
+def budget_dict(cfg: Config) -> dict:
+    """The budget section as saved in trained.json and report.json."""
+    return dict(sorted(cfg.budget.__dict__.items()))
 
 
 class _Front:
@@ -115,10 +149,12 @@ def select_for_board(trained: dict, board: Board, cfg: Config) -> dict:
     entry = select_for_budget(trained, budget, cfg.search.tie_tolerance)
     if entry is None:
         smallest = min(trained["front"], key=lambda e: e["flash_bytes"])
+        fastest = min(trained["front"], key=lambda e: e["cycles"])
         raise ConfigError(
             f"no model fits board {board.id}: budget flash {budget.flash_bytes} B, RAM {budget.ram_bytes} B, "
             f"{budget.cycles} cycles; the smallest candidate ({smallest['name']}) needs "
-            f"{smallest['flash_bytes']} B flash and {smallest['cycles']} cycles"
+            f"{smallest['flash_bytes']} B flash, the fastest ({fastest['name']}) {fastest['cycles']} cycles: "
+            "raise budget.max_cycles or lower flash_reserve / ram_reserve"
         )
     return entry
 
@@ -131,6 +167,7 @@ def write_headers(paths: Paths, trained: dict, entry: dict, cycle_budget: int) -
     header = codegen.model_header(
         model, n_inputs=trained["n_inputs"], decision_threshold=threshold,
         fingerprint=hashlib.sha256((fp + entry["name"]).encode()).hexdigest(), cycle_estimate=entry["cycles"], cycle_budget=cycle_budget,
+        name=entry["name"],
     )
     X = np.array(trained["golden_inputs"], dtype=np.uint8)
     scores = models.predict_scores(model, X)
@@ -184,15 +221,29 @@ def _ensure_model(paths: Paths, board_id: str, force_train: bool, log: Callable[
     fp = fingerprint(paths, cfg)
     trained = None if force_train else load_trained(paths)
     did_train = False
-    if trained is None or trained.get("fingerprint") != fp:
-        reason = "forced" if force_train else ("no saved model" if trained is None else "data, config or pipeline changed")
+    stale = trained is not None and trained.get("fingerprint") == fp and "budget" in trained \
+        and trained["budget"] == budget_dict(cfg) and not report_in_step(paths, trained)
+    if trained is None or trained.get("fingerprint") != fp or "budget" not in trained or stale:
+        reason = ("forced" if force_train else "no saved model" if trained is None
+                  else "model/report.json is out of step with model/trained.json (an interrupted write?)" if stale
+                  else "data, config or pipeline changed")
         log(f"tinybeat: training ({reason}); this takes a few minutes on 2 cores")
         from .train import train  # heavy imports only when training
 
         t0 = time.monotonic()
-        trained = train(paths, cfg, fp, log=log)
+        trained = train(paths, cfg, fp, log=log, board=board,
+                        before_save=lambda t: select_for_board(t, board, cfg))
         did_train = True
         log(f"tinybeat: training took {time.monotonic() - t0:.0f} s")
+    elif trained["budget"] != budget_dict(cfg):
+        entry = select_for_board(trained, board, cfg)  # nothing fits: fail before touching anything
+        from .report import refresh_report
+
+        t0 = time.monotonic()
+        trained = {**trained, "budget": budget_dict(cfg)}
+        refresh_report(paths, cfg, trained)
+        save_trained(paths, trained)
+        log(f"tinybeat: budget changed: reselected from the saved candidates in {time.monotonic() - t0:.1f} s")
     entry = select_for_board(trained, board, cfg)
     changed = write_headers(paths, trained, entry, cfg.budget.max_cycles)
     log(f"tinybeat: model {entry['name']} for {board.id}: CV {trained['metric']} {entry['cv_metric']:.4f}, "

@@ -7,7 +7,8 @@ from typing import Callable
 import numpy as np
 
 from . import __version__, models
-from .automl import Candidate, cross_validate, default_grid, fit_integer_models, FitSpec, pareto_front
+from .automl import cross_validate, default_grid, pareto_front, refit
+from .checks import check_feasible, check_n_inputs, check_same_columns
 from .config import Config
 from .data import Table, check_two_classes, load_files
 from .metrics import summary
@@ -18,15 +19,47 @@ from .quantize import quantize_inputs
 def load_tables(paths: Paths, cfg: Config) -> tuple[Table, Table]:
     """Training and test tables; a grouped (or stratified) hold-out when no test files are given."""
     d = cfg.data
+    if d.kind == "records":
+        return load_record_tables(paths, cfg)
     kwargs = dict(fmt=d.format, target=d.target, group=d.group, positive_labels=d.positive_labels,
                   input_range=d.input_range)
     train = load_files([paths.project / f for f in d.train], **kwargs)
     check_two_classes(train)
     if d.test:
         test = load_files([paths.project / f for f in d.test], **kwargs)
+        check_same_columns(train, test)
         check_two_classes(test)  # AUC and sensitivity need both classes
         return train, test
     return holdout_split(train, d.test_fraction, cfg.search.seed)
+
+
+def load_record_tables(paths: Paths, cfg: Config) -> tuple[Table, Table]:
+    """Beats cut from raw records by the front end (tinybeat.dataset), split like CSV tables."""
+    from .dataset import records_table
+
+    d = cfg.data
+    train, _ = records_table([paths.project / f for f in d.train], sample_rate=d.sample_rate)
+    check_two_classes(train)
+    if d.test:
+        test, _ = records_table([paths.project / f for f in d.test], sample_rate=d.sample_rate)
+        check_two_classes(test)
+        return train, test
+    return holdout_split(train, d.test_fraction, cfg.search.seed)
+
+
+def split_kind(cfg: Config, train_t: Table, test_t: Table) -> dict:
+    """How the test split and the CV folds were made (for the report).
+
+    {"test": "patients" (groups never on both sides), "shared-groups" (test files
+    share group values with training), "files" (separate test files, no group
+    column: overlap unknown) or "rows" (random rows held out); "cv": "grouped" or "rows"}.
+    """
+    if train_t.groups is not None and test_t.groups is not None:
+        shared = set(train_t.groups.tolist()) & set(test_t.groups.tolist())
+        test = "shared-groups" if shared else "patients"
+    else:
+        test = "files" if cfg.data.test else "rows"
+    return {"test": test, "cv": "grouped" if train_t.groups is not None else "rows"}
 
 
 def holdout_split(table: Table, fraction: float, seed: int) -> tuple[Table, Table]:
@@ -48,16 +81,6 @@ def holdout_split(table: Table, fraction: float, seed: int) -> tuple[Table, Tabl
     return take(tr), take(te)
 
 
-def refit(cand: Candidate, X_u8: np.ndarray, y: np.ndarray, seed: int) -> models.IntModel:
-    """Fit the candidate on all training rows and return its integer model."""
-    sizes = (cand.n_trees,) if cand.n_trees else ()
-    spec = FitSpec(cand.family, tuple(sorted(cand.params.items())), sizes)
-    for name, _, model in fit_integer_models(spec, X_u8, y, seed):
-        if name == cand.name:
-            return model
-    raise RuntimeError(f"refit did not produce {cand.name}")
-
-
 def float_reference(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
                     seed: int) -> tuple[dict, np.ndarray]:
     """Unconstrained float scikit-learn HistGradientBoosting on float inputs: the accuracy anchor.
@@ -66,28 +89,88 @@ def float_reference(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.n
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    from sklearn.metrics import roc_curve
+
     clf = HistGradientBoostingClassifier(random_state=seed).fit(Xtr, ytr)
     proba = clf.predict_proba(Xte)[:, 1]
+    fpr, tpr, _ = roc_curve(yte, proba)
+    roc = [[round(float(v), 5) for v in fpr], [round(float(v), 5) for v in tpr]]
     return {"name": "HistGradientBoostingClassifier (float, default parameters)",
-            "test": summary(yte, proba, 0.5)}, proba
+            "test": summary(yte, proba, 0.5), "roc": roc}, proba
 
 
-def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print) -> dict:
-    """Run the whole search and save model/trained.json (atomically) and the report."""
+def detection_summary(paths: Paths, cfg: Config) -> dict | None:
+    """QRS detection scores behind the data: of the records (records kind), or from the
+    manifest `dataset.json` that `tinybeat dataset` writes beside the CSVs it made."""
+    import json
+
+    if cfg.data.kind == "records":
+        from .dataset import records_detection
+
+        return records_detection([paths.project / f for f in [*cfg.data.train, *cfg.data.test]],
+                                 cfg.data.sample_rate)
+    first = paths.project / cfg.data.train[0]
+    manifest = first.parent / "dataset.json"
+    if not manifest.is_file():
+        return None
+    data = json.loads(manifest.read_text())
+    made = {s["file"] for s in data.get("splits", {}).values()}
+    if first.name not in made:
+        return None
+    return {"records": data["records"], "gross": data["detection"]}
+
+
+def rhythm_ablation(paths: Paths, cfg: Config, trained: dict, train_t: Table, Xtr: np.ndarray,
+                    Xte: np.ndarray, yte: np.ndarray) -> dict | None:
+    """The default board's model refitted on the beat shape alone (None without rhythm features)."""
+    from .ablation import morphology_columns, morphology_only
+    from .boards import load_board, model_budget
+    from .pipeline import select_for_budget
+    from .report import DEFAULT_BOARD
+
+    if morphology_columns(train_t.feature_names) is None:
+        return None
+    budget = model_budget(load_board(paths.project, DEFAULT_BOARD), cfg.budget)
+    entry = select_for_budget(trained, budget, cfg.search.tie_tolerance) or \
+        max(trained["front"], key=lambda e: e["cv_metric"])
+    return morphology_only(entry, train_t.feature_names, Xtr, train_t.y, train_t.groups, Xte, yte,
+                           metric=cfg.search.metric, n_folds=cfg.search.cv_folds, seed=cfg.search.seed,
+                           operating_point=cfg.search.operating_point) | {"with_rhythm": entry["name"]}
+
+
+def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print, *,
+          board=None, before_save: Callable[[dict], object] | None = None) -> dict:
+    """Run the whole search and save model/trained.json (atomically) and the report.
+
+    board: when given, the input count and the search grid are checked against
+    it before any fitting. before_save(trained) runs before any artifact is
+    written; an exception there leaves model/ untouched.
+    """
+    from .threads import training_threads
+
+    with training_threads():
+        return _train(paths, cfg, fp, log, board, before_save)
+
+
+def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board,
+           before_save: Callable[[dict], object] | None) -> dict:
     from tqdm import tqdm
 
+    from .boards import model_budget
+    from .pipeline import budget_dict
+
     train_t, test_t = load_tables(paths, cfg)
+    check_n_inputs(paths.project, train_t.X.shape[1], train_t.files)
+    grid = default_grid(cfg.search.families, cfg.search.max_trees)
+    if board is not None:
+        check_feasible(grid, train_t.X.shape[1], model_budget(board, cfg.budget), board.id)
     Xtr = quantize_inputs(train_t.X, cfg.data.input_range)
     Xte = quantize_inputs(test_t.X, cfg.data.input_range)
     ytr, yte = train_t.y, test_t.y
     log(f"tinybeat: {len(ytr)} training rows ({int(ytr.sum())} abnormal), {len(yte)} test rows, "
         f"{Xtr.shape[1]} inputs")
-    if Xtr.shape[1] > 256:
-        raise ValueError(f"{Xtr.shape[1]} inputs: the tree kernel indexes at most 256 inputs")
-
-    grid = default_grid(cfg.search.families, cfg.search.max_trees)
     n_steps = len(grid) * cfg.search.cv_folds
-    with tqdm(total=n_steps, desc="cross-validating", unit="fit") as bar:
+    with tqdm(total=n_steps, desc="cross-validating", unit="fit", disable=None) as bar:
         def progress(msg: str) -> None:
             bar.set_postfix_str(msg, refresh=False)
             bar.update(1)
@@ -97,7 +180,7 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
                                operating_point=cfg.search.operating_point, progress=progress)
     front = pareto_front(cands)
     entries = []
-    for cand in tqdm(front, desc="refitting the Pareto front", unit="model"):
+    for cand in tqdm(front, desc="refitting the Pareto front", unit="model", disable=None):
         model = refit(cand, Xtr, ytr, cfg.search.seed)
         # score > threshold: class 1; clipped to int32 (beyond every reachable score anyway)
         threshold = int(np.clip(np.floor(cand.threshold * model.score_scale), -2**31 + 1, 2**31 - 1))
@@ -115,12 +198,19 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
         "data": {"train_rows": int(len(ytr)), "test_rows": int(len(yte)),
                  "train_abnormal": int(ytr.sum()), "test_abnormal": int(yte.sum()),
                  "train_files": list(cfg.data.train), "test_files": list(cfg.data.test),
-                 "groups": train_t.groups is not None},
+                 "groups": train_t.groups is not None,
+                 "split": split_kind(cfg, train_t, test_t)},
+        "budget": budget_dict(cfg),
         "candidates": sorted((c.to_dict() for c in cands), key=lambda c: c["name"]),
         "front": entries,
         "float_reference": ref,
         "golden_inputs": golden_inputs(Xte, yte).tolist(),
+        "feature_names": list(train_t.feature_names),
+        "detection": detection_summary(paths, cfg),
     }
+    trained["morphology_only"] = rhythm_ablation(paths, cfg, trained, train_t, Xtr, Xte, yte)
+    if before_save is not None:
+        before_save(trained)  # e.g. nothing fits the board: raise before any artifact changes
     from .report import write_report
 
     write_report(paths, cfg, trained, Xte, yte, ref_scores)

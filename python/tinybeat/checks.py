@@ -1,0 +1,110 @@
+"""Checks that run before training, so a doomed build fails in seconds with one clear line.
+
+* the number of inputs against the serial protocol (one INFER frame carries at
+  most TBP_MAX_PAYLOAD bytes, read from lib/tbproto/tbproto.h), the tree
+  kernel (uint8 feature index) and the board's RAM;
+* train and test files with different column counts;
+* whether any candidate of the search grid can fit the board's budget: a
+  candidate's flash, RAM and cycles follow from its structure alone (trees x
+  depth, hidden units, inputs), so this is known before anything is fitted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from . import models
+from .automl import Budget, FitSpec
+from .config import ConfigError
+from .cost import Cost, model_cost
+from .data import DataError, Table
+
+PROTOCOL_HEADER = Path("lib") / "tbproto" / "tbproto.h"
+TREE_MAX_INPUTS = 256  # the tree kernel stores feature indices as uint8
+
+
+def protocol_max_payload(project: Path) -> int:
+    """TBP_MAX_PAYLOAD (bytes) parsed from the project's lib/tbproto/tbproto.h.
+
+    A project without lib/ (e.g. a data-only test project) uses the header that
+    ships beside this package (<repo>/lib/tbproto/tbproto.h).
+    """
+    path = Path(project) / PROTOCOL_HEADER
+    if not path.is_file():
+        path = Path(__file__).resolve().parents[2] / PROTOCOL_HEADER
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the protocol header ({exc.strerror or exc})") from exc
+    match = re.search(r"^\s*#\s*define\s+TBP_MAX_PAYLOAD\s+\(?\s*(\d+)u?\s*\)?", text, flags=re.M | re.I)
+    if not match:
+        raise ConfigError(f"{path}: no `#define TBP_MAX_PAYLOAD <bytes>` found")
+    return int(match.group(1))
+
+
+def check_n_inputs(project: Path, n_inputs: int, files: list[str], board=None) -> None:
+    """Raise DataError unless n_inputs samples per beat fit one INFER frame, the kernels and the board."""
+    limit = protocol_max_payload(project)
+    where = ", ".join(files)
+    if n_inputs > limit:
+        raise DataError(where, f"{n_inputs} inputs per beat, but one INFER frame carries at most {limit} "
+                               f"(TBP_MAX_PAYLOAD in {PROTOCOL_HEADER}); use at most {limit} samples a row")
+    if n_inputs > TREE_MAX_INPUTS:
+        raise DataError(where, f"{n_inputs} inputs per beat, but the tree kernel indexes at most {TREE_MAX_INPUTS}")
+    if board is not None and n_inputs >= board.ram_bytes // 4:
+        raise DataError(where, f"{n_inputs} inputs per beat do not fit the buffers of board {board.id} "
+                               f"({board.ram_bytes} B RAM)")
+
+
+def check_same_columns(train: Table, test: Table) -> None:
+    """Raise DataError when the test files do not have the training files' feature columns."""
+    a, b = len(train.feature_names), len(test.feature_names)
+    if a != b:
+        raise DataError(", ".join(test.files), f"{b} feature columns, but the training file(s) "
+                        f"{', '.join(train.files)} have {a}: train and test must have the same columns", row=1)
+    for j, (x, y) in enumerate(zip(train.feature_names, test.feature_names), start=1):
+        if x != y:
+            raise DataError(", ".join(test.files), f"feature name differs from the training file(s) ({x!r})",
+                            row=1, column=y, column_index=j)
+
+
+def _shape_model(spec: FitSpec, n_trees: int | None, n_inputs: int) -> models.IntModel:
+    """A zero-valued integer model with the structure the spec produces (costs depend on nothing else)."""
+    p = spec.param_dict()
+    if spec.family in ("gbt", "rf"):
+        d = int(p["depth"])
+        return models.TreeEnsemble(spec.family, d, np.zeros((n_trees, 2**d - 1), np.uint8),
+                                   np.zeros((n_trees, 2**d - 1), np.uint8), np.zeros((n_trees, 2**d), np.int16),
+                                   0, 1.0)
+    hidden = int(p["hidden"]) if spec.family == "mlp" else 0
+    w2 = np.zeros(hidden if hidden else n_inputs, np.int8)
+    return models.DenseModel(spec.family, np.zeros((hidden, n_inputs), np.int8), np.zeros(hidden, np.int32),
+                             1, 1, w2, 0, 1.0)
+
+
+def grid_costs(grid: list[FitSpec], n_inputs: int) -> list[Cost]:
+    """The cost of every candidate the grid will produce, without fitting anything."""
+    out = []
+    for spec in grid:
+        for n in (spec.sizes or (None,)):
+            out.append(model_cost(_shape_model(spec, n, n_inputs), n_inputs))
+    return out
+
+
+def check_feasible(grid: list[FitSpec], n_inputs: int, budget: Budget, board_id: str) -> None:
+    """Raise ConfigError when no candidate of the grid can fit the budget (before any training)."""
+    costs = grid_costs(grid, n_inputs)
+    if any(c.flash_bytes <= budget.flash_bytes and c.ram_bytes <= budget.ram_bytes and c.cycles <= budget.cycles
+           for c in costs):
+        return
+    fastest = min(costs, key=lambda c: c.cycles)
+    smallest = min(costs, key=lambda c: c.flash_bytes)
+    raise ConfigError(
+        f"no model fits board {board_id}: budget flash {budget.flash_bytes} B, RAM {budget.ram_bytes} B, "
+        f"{budget.cycles} cycles; the fastest candidate needs {fastest.cycles} cycles, the smallest "
+        f"{smallest.flash_bytes} B flash: raise budget.max_cycles or lower flash_reserve / ram_reserve "
+        "(nothing was trained or changed)"
+    )
