@@ -289,3 +289,42 @@ def test_record_without_annotations_still_streams(fw: Fw, tmp_path: Path, capsys
     assert "signal: lead-off from 8." in out and "signal: ok from 1" in out
     summary = json.loads((tmp_path / f"{rec.name}.json").read_text())
     assert summary["detection"]["available"] is False and summary["mismatches"] == 0
+
+
+def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
+    """600 random frames of the stream types (any length, any bytes) while streaming from the host:
+    each gets exactly one reply or ERROR, then INFO answers and the sample count shows no reset."""
+    import random
+
+    rng = random.Random(11)
+    proc = fw.process()
+    try:
+        ses = stream.Session(stream.ProcessLink(proc), stream.BoardRun())
+        info = ses.wait_ready()
+        ses.request(protocol.RESET_STATS)
+        ses.request(protocol.INFER, bytes(info.n_inputs))  # a reset would forget this inference
+        ses.request(protocol.STREAM_START, protocol.encode_stream_start(protocol.SRC_HOST, 0, 360))
+        types = [protocol.STREAM_START, protocol.STREAM_STOP, protocol.SAMPLES, protocol.STREAM_STATS,
+                 protocol.EV_BEAT, protocol.EV_STATUS, protocol.STREAM_START | protocol.REPLY]
+        seq, restarted = ses.seq, False
+        for i in range(600):
+            t = rng.choice(types)
+            if t == protocol.STREAM_START and rng.random() < 0.8:
+                t = protocol.SAMPLES  # mostly keep streaming from the host
+            n = rng.choice([0, 1, 2, 3, 4, 5, 23, 30, 179, 180, 181, 182, 200, rng.randrange(201)])
+            payload = bytes(rng.randrange(256) for _ in range(n))
+            f = _raw(ses, t, seq, payload)
+            assert f.type in (t | protocol.REPLY, protocol.ERROR), (i, t, n, f)
+            if f.type == protocol.ERROR:
+                assert f.payload == bytes((t,)) and f.error != protocol.E_SEQUENCE, (i, t, n, f)
+            elif t in (protocol.STREAM_START, protocol.STREAM_STOP):
+                restarted = True
+            if f.error != protocol.E_TYPE:  # an unknown type does not take a sequence number
+                seq = (seq + 1) & 0xFF
+        f = _raw(ses, protocol.STATS, 0, b"")
+        assert f.type == protocol.STATS | protocol.REPLY
+        assert protocol.decode_stats_reply(f.payload).count == 1, "the board was reset"
+        assert restarted  # the random frames did start and stop streams; the board survived all of them
+    finally:
+        proc.kill()
+        proc.wait()
