@@ -86,9 +86,10 @@ def _check_equal(fw: Fw, sig: stream.Signal, run: stream.BoardRun) -> stream.Ref
     return ref
 
 
-def test_synthetic_ecg_through_the_adc_equals_reference(fw: Fw) -> None:
-    """60 s of synthetic ECG on A0 at 360 Hz: every beat equals the reference; no sample missed; budgets."""
-    fs = 360
+@pytest.mark.parametrize("fs", [360, 125])
+def test_synthetic_ecg_through_the_adc_equals_reference(fw: Fw, fs: int) -> None:
+    """60 s of synthetic ECG on A0 at 360 Hz (Timer0 / 256) and 125 Hz (Timer0 / 1024): every beat
+    equals the reference; no sample missed; RAM and CPU budgets."""
     sig = stream.Signal("synthetic", fs, synthetic_mv(fs, 60), np.zeros(fs * 60, dtype=bool))
     run = fw.adc(sig)
     ref = _check_equal(fw, sig, run)
