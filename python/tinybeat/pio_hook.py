@@ -126,7 +126,7 @@ def run(env, targets: list[str]) -> None:
     ]
     record = env.GetProjectOption(STREAM_RECORD_OPTION, "") or ""
     if record:
-        stream_cmd.insert(3, record if os.path.isabs(record) else str(project / record))
+        stream_cmd.insert(4, record if os.path.isabs(record) else str(project / record))
     if port:
         stream_cmd += ["--port", port]
     env.AddCustomTarget(
