@@ -43,7 +43,8 @@ ENV = "megaatmega2560"
 PIO = ROOT / ".venv" / "bin" / "pio"
 SOFT_FLOAT = ("__addsf3", "__subsf3", "__mulsf3", "__divsf3", "__fixsfsi", "__floatsisf", "__floatunsisf",
               "__fixunssfsi", "__ltsf2", "__gtsf2", "__cmpsf2")
-RAM_LIMIT = 1024 - 256  # static RAM the firmware may use, bytes
+RAM_LIMIT = 2048 - 256  # static RAM the firmware may use, bytes: stream mode (front end state,
+# beat, ring) + INFER fit an Uno's 2 KB with 256 B left for the stack
 N_BEATS = 50
 
 TOOLS = {name: shutil.which(name) for name in ("avr-gcc", "avr-nm", "avr-size")}
@@ -211,7 +212,7 @@ def test_no_soft_float_linked(firmware: Firmware) -> None:
 
 
 def test_static_ram_is_small(firmware: Firmware) -> None:
-    """.data + .bss <= 1024 - 256 bytes: the model's arrays stay in flash."""
+    """.data + .bss <= 2048 - 256 bytes: the model's arrays stay in flash."""
     sizes = avr_size(firmware.elf)
     assert ".text" in sizes and ".bss" in sizes, sizes
     used = sizes.get(".data", 0) + sizes[".bss"]
