@@ -43,8 +43,7 @@ enum {
 enum {
 	TINYBEAT_CLASSIFIED = 0,
 	TINYBEAT_NO_RHYTHM = 1,     /* first beat after start or after the signal came back */
-	TINYBEAT_MODEL_INPUTS = 2,  /* the model takes neither the front end's 193 inputs nor its 187-byte window */
-	TINYBEAT_PAUSE = 3          /* no next beat within 2 s: the rhythm features are not valid */
+	TINYBEAT_MODEL_INPUTS = 2   /* the model takes neither the front end's 193 inputs nor its 187-byte window */
 };
 
 /* Signal states (TinyBeat.signal()), the front end's tbf_signal_t. */

@@ -196,12 +196,10 @@ uint8_t TinyBeatClass::available()
 			r->rrMs = (uint16_t)samples_to_ms(g_beat.rr_pre, g_fs);
 			r->heartRateX10 = g_beat.hr_x10;
 			r->score = 0;
+			/* a NO_PRE beat has no rhythm context; a PAUSE beat is classified, as in training */
 			if (g_beat.flags & TBF_BEAT_NO_PRE) {
 				r->verdict = TINYBEAT_UNCLASSIFIED;
 				r->reason = TINYBEAT_NO_RHYTHM;
-			} else if (g_beat.flags) { /* TBF_BEAT_PAUSE and any later flag: not fit to classify */
-				r->verdict = TINYBEAT_UNCLASSIFIED;
-				r->reason = TINYBEAT_PAUSE;
 			} else if (inputs() != TBF_N_INPUTS && inputs() != TBF_BEAT_LEN) {
 				/* the model takes all 193 inputs, or the 187-byte beat window only (as the firmware) */
 				r->verdict = TINYBEAT_UNCLASSIFIED;

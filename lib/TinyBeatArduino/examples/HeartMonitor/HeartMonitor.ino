@@ -54,8 +54,6 @@ static void printBeat(const TinyBeatResult &b)
 	if (b.verdict == TINYBEAT_UNCLASSIFIED) {
 		if (b.reason == TINYBEAT_NO_RHYTHM)
 			Serial.println(F("(first beat: no verdict yet)"));
-		else if (b.reason == TINYBEAT_PAUSE)
-			Serial.println(F("(pause: no next beat within 2 s, no verdict)"));
 		else
 			Serial.println(F("(no verdict: the model does not take the front end's beats)"));
 		return;
