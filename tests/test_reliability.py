@@ -506,3 +506,28 @@ def test_second_build_of_a_fresh_clone_compiles_nothing(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stdout[-2000:]
     second, _ = pio(project, "run", "-e", MEGA)
     assert second.returncode == 0 and "Compiling" not in second.stdout, second.stdout[-2000:]
+
+
+@needs_pio
+def test_host_program_reads_the_training_csv(built: Path, tmp_path: Path) -> None:
+    """`program --csv` quantizes training-format rows exactly as Python does and agrees with predict."""
+    from tinybeat import models
+    from tinybeat.boards import load_board
+    from tinybeat.pipeline import select_for_board
+    from tinybeat.quantize import quantize_inputs
+
+    run, _ = pio(built, "run", "-e", "native", timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:]
+    program = built / ".pio" / "build" / "native" / "program"
+    X, y, _ = synthetic_table(n_rows=60, n_features=187, seed=11)
+    X[0, :] = 0.5 / 255  # exactly half a step: rounds up in both
+    X[1, :] = 1.0
+    text = ",".join(f"x{j}" for j in range(187)) + ",label\n" + kaggle_csv(X, y)
+    out = subprocess.run([str(program), "--csv"], input=text, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = [tuple(int(v) for v in line.split()) for line in out.stdout.splitlines()]
+    entry = select_for_board(load_trained(Paths(built)), load_board(built, MEGA), load_config(Paths(built).config))
+    scores = models.predict_scores(models.from_dict(entry["model"]), quantize_inputs(X))
+    assert got == [(int(s > entry["decision_threshold"]), int(s)) for s in scores]
+    bad = subprocess.run([str(program), "--csv"], input="0.1,0.2\n", capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.startswith("stdin: line 1: expected 187 values"), bad.stderr

@@ -160,7 +160,7 @@ def write_headers(paths: Paths, trained: dict, entry: dict, cycle_budget: int) -
     header = codegen.model_header(
         model, n_inputs=trained["n_inputs"], decision_threshold=threshold,
         fingerprint=hashlib.sha256((fp + entry["name"]).encode()).hexdigest(), cycle_estimate=entry["cycles"], cycle_budget=cycle_budget,
-        name=entry["name"],
+        name=entry["name"], input_range=tuple(trained.get("input_range", (0.0, 1.0))),
     )
     X = np.array(trained["golden_inputs"], dtype=np.uint8)
     scores = models.predict_scores(model, X)
