@@ -531,3 +531,22 @@ def test_host_program_reads_the_training_csv(built: Path, tmp_path: Path) -> Non
     assert got == [(int(s > entry["decision_threshold"]), int(s)) for s in scores]
     bad = subprocess.run([str(program), "--csv"], input="0.1,0.2\n", capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("stdin: line 1: expected 187 values"), bad.stderr
+
+
+@needs_pio
+@needs_vboard
+def test_predict_on_the_board_matches_the_pc(built: Path, tmp_path: Path) -> None:
+    """`tinybeat predict --port` (the simulated board's pty) gives the PC path's classes and scores."""
+    from tinybeat.boards import load_board
+    from tinybeat.vboard import VirtualBoard
+
+    X, y, _ = synthetic_table(n_rows=12, n_features=187, seed=12)
+    beats = tmp_path / "beats.csv"
+    beats.write_text(kaggle_csv(X, y))
+    pc, board = tmp_path / "pc.csv", tmp_path / "board.csv"
+    assert cli.main(["predict", str(beats), "--project", str(built), "--out", str(pc), "-q"]) == 0
+    elf = built / ".pio" / "build" / MEGA / "firmware.elf"
+    with VirtualBoard(ROOT, elf, load_board(ROOT, MEGA)) as vb:
+        assert cli.main(["predict", str(beats), "--project", str(built), "--out", str(board), "--port", vb.port,
+                         "-q"]) == 0
+    assert pc.read_text() == board.read_text() and len(pc.read_text().splitlines()) == 13
