@@ -550,3 +550,22 @@ def test_predict_on_the_board_matches_the_pc(built: Path, tmp_path: Path) -> Non
         assert cli.main(["predict", str(beats), "--project", str(built), "--out", str(board), "--port", vb.port,
                          "-q"]) == 0
     assert pc.read_text() == board.read_text() and len(pc.read_text().splitlines()) == 13
+
+
+def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
+    """The feasibility check's costs (from structure alone) are exactly those of the fitted candidates,
+    for every family."""
+    from tinybeat.automl import default_grid
+    from tinybeat.checks import grid_costs
+
+    X, y, g = synthetic_table()
+    config = header_config(search={"families": ["gbt", "rf", "mlp", "linear"]})
+    trained = make_project(tmp_path / "all", config, {"data/train.csv": header_csv(X, y, g)})
+    ensure_model(trained, MEGA, log=quiet)
+    saved = load_trained(Paths(trained))
+    cfg = load_config(Paths(trained).config)
+    predicted = grid_costs(default_grid(cfg.search.families, cfg.search.max_trees), saved["n_inputs"])
+    assert set(predicted) == {c["name"] for c in saved["candidates"]}
+    for c in saved["candidates"]:
+        cost = predicted[c["name"]]
+        assert (cost.flash_bytes, cost.ram_bytes, cost.cycles) == (c["flash_bytes"], c["ram_bytes"], c["cycles"]), c
