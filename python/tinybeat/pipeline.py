@@ -75,7 +75,7 @@ def fingerprint(paths: Paths, cfg: Config) -> str:
     """SHA-256 (hex) of the pipeline sources, the data and search config and every data file's bytes.
 
     The budget is left out: cross-validation does not depend on it, so a budget
-    change only reselects from the saved candidates (see budget_changed).
+    change only reselects from the saved candidates (see _ensure_model).
     """
     digest = hashlib.sha256(pipeline_source_hash().encode())
     digest.update(json.dumps({"data": cfg.data.__dict__, "search": cfg.search.__dict__},
