@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("beat", help="print test-split beats as comma-separated lines (for a sketch's text mode)")
     _common(p)
     p.add_argument("--index", type=int, default=0, help="first test beat (0-based)")
-    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--count", type=int, default=1, help="how many beats, one line each (default 1)")
     p.set_defaults(func=cmd_beat)
     return parser
 
