@@ -83,6 +83,7 @@ def test_sketch_is_an_arduino_build(sketch: Sketch) -> None:
                                  check=True).stdout.split())
     assert {"Serial", "timer0_millis", "TinyBeat"} <= symbols
     assert not {"uart_init", "g_parser"} & symbols  # src/avr is not part of it
+    hosttool.check_firmware_elf(sketch.elf, sketch.board, ENV)  # `tinybeat evaluate --elf` accepts it
 
 
 def test_serial_classifier_matches_reference(sketch: Sketch) -> None:
@@ -113,7 +114,7 @@ def test_simulate_shows_banner_and_text_verdict(sketch: Sketch) -> None:
     verdict = "ABNORMAL" if expected > sketch.threshold else "normal"
     run = _simulate(sketch.project, sketch.elf, "megaatmega2560", ",".join(str(int(v)) for v in X[0]) + "\n")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "tinybeat SerialClassifier: model" in run.stdout
+    assert "tinybeat SerialClassifier: heartbeat classifier, model" in run.stdout
     assert f"beat 1: {verdict} (score {expected}," in run.stdout
     assert "simulation ended (end of input)" in run.stdout
 

@@ -26,7 +26,7 @@ void setup()
 	pinMode(LED_NORMAL, OUTPUT);
 	pinMode(LED_ABNORMAL, OUTPUT);
 	Serial.begin(115200);
-	Serial.print(F("\r\ntinybeat SerialClassifier: model "));
+	Serial.print(F("\r\ntinybeat SerialClassifier: heartbeat classifier, model "));
 	Serial.print(TinyBeat.modelName());
 	Serial.print(F(" ("));
 	Serial.print(TinyBeat.modelFingerprint());
