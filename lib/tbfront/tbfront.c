@@ -20,6 +20,7 @@ typedef char tbf_arith_shift_check[((-7 >> 1) == -4) ? 1 : -1];
 #define QUIET 375u      /* 3 s without a QRS: thresholds halve */
 #define HOLD 25u        /* pre-blanking, 200 ms */
 #define TH_NUM 3        /* threshold: noise + TH_NUM/16 (qrs - noise) */
+#define SB_NUM 53u      /* search-back after SB_NUM/32 (1.66) x the mean RR */
 #define MWI_N 19u       /* 152 ms moving-window integration */
 #define R_SEARCH 25u    /* band-pass samples searched for the R peak */
 #define BP_DELAY 14u    /* band-pass delay, 125 Hz samples */
@@ -64,7 +65,7 @@ static void reset_detector(tbf_state_t *s)
 	s->last_r = s->last_conf = s->quiet_ref = s->sb_r = 0;
 	s->sb_h = 0;
 	s->last_slope = s->sb_slope = 0;
-	s->sb_lim = (uint16_t)((125u * 53u) >> 5);
+	s->sb_lim = (uint16_t)((125u * SB_NUM) >> 5);
 	s->have_last = s->sb_valid = 0;
 	s->rr_count = s->rr_head = 0;
 	s->last_r_in = 0;
@@ -174,7 +175,7 @@ static void update_sb_lim(tbf_state_t *s)
 		sum += s->rr125[rr_idx(s, i)];
 	if (n)
 		avg = (uint16_t)((sum + n / 2u) / n);
-	s->sb_lim = (uint16_t)(((uint32_t)avg * 53u) >> 5);
+	s->sb_lim = (uint16_t)(((uint32_t)avg * SB_NUM) >> 5);
 }
 
 /* ---- beats ----------------------------------------------------------------------- */

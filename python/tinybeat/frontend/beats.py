@@ -79,7 +79,7 @@ class BeatBuilder:
     last_r: int = 0
     last_r_in: int = 0
     last_emit: int = -1
-    sb_lim: int = (125 * 53) >> 5
+    sb_lim: int = field(default_factory=lambda: (125 * P.SB_NUM) >> 5)
     dropped: int = 0
     out: list[Emitted] = field(default_factory=list)
 
@@ -116,7 +116,7 @@ class BeatBuilder:
             self.rrin = (self.rrin + [min(rrin, P.RR_CAPIN)])[-P.RR_N:]
             last8 = self.rr125[-8:]
             avg = (sum(last8) + len(last8) // 2) // len(last8)
-            self.sb_lim = (avg * 53) >> 5
+            self.sb_lim = (avg * P.SB_NUM) >> 5
             if self.queue:
                 t = self.queue[-1]
                 if not t.has_post and t.r == self.last_r:

@@ -60,3 +60,4 @@ def block_len(fs: int) -> int:
 
 HOLD = 25       # pre-blanking: a peak is released 200 ms after it was taken
 TH_NUM = 3      # detection threshold: noise + TH_NUM/16 (qrs - noise)
+SB_NUM = 53     # search-back after SB_NUM/32 (1.66) x the mean RR without a QRS
