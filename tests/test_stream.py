@@ -329,3 +329,15 @@ def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_unsupported_sample_rate_is_one_line(fw: Fw, tmp_path: Path, capsys) -> None:
+    """A 500 Hz record: the front end takes 125..360 Hz; one line naming the header, status 2."""
+    import wfdb
+
+    sig = np.sin(np.linspace(0, 60, 5000))[:, None]
+    wfdb.wrsamp("fast", fs=500, units=["mV"], sig_name=["MLII"], p_signal=sig, fmt=["16"], write_dir=str(tmp_path))
+    assert _cli(str(tmp_path / "fast"), "--elf", str(fw.elf), "--out", str(tmp_path)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fast.hea" in err[0] and "500" in err[0], err
+    assert not any(tmp_path.glob("fast.json"))
