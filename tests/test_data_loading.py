@@ -218,14 +218,14 @@ def test_empty_gzip_file(tmp_path: Path) -> None:
 def test_missing_target_column(tmp_path: Path) -> None:
     path = write(tmp_path / "h.csv", "s0,s1,label\n0.1,0.2,1\n")
     exc = load_error(path, target="target")
-    assert_error(exc, path, 1, "target", None, "target column missing from header")
+    assert_error(exc, path, 1, "target", None, "target column missing from the header row")
     assert "s0, s1, label" in str(exc)
 
 
 def test_missing_group_column(tmp_path: Path) -> None:
     path = write(tmp_path / "h.csv", "s0,s1,target\n0.1,0.2,1\n")
     exc = load_error(path, target="target", group="record")
-    assert_error(exc, path, 1, "record", None, "group column missing from header")
+    assert_error(exc, path, 1, "record", None, "group column missing from the header row")
 
 
 def test_header_needs_a_target(tmp_path: Path) -> None:

@@ -174,3 +174,22 @@ def test_missing_mitdb_dir_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="MIT-BIH directory not found"):
         dataset.build_dataset(tmp_path / "nowhere", tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_front_end_code_counts_for_records_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Editing the front end retrains a records-kind project, not a CSV-beats one."""
+    import shutil
+
+    from tinybeat import pipeline
+
+    pkg = tmp_path / "tinybeat"
+    shutil.copytree(Path(pipeline.__file__).parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(pipeline, "PACKAGE_DIR", pkg)
+    before = {k: pipeline.pipeline_source_hash(k) for k in ("beats", "records")}
+    with open(pkg / "frontend" / "detector.py", "a") as fh:
+        fh.write("\n# edited\n")
+    after = {k: pipeline.pipeline_source_hash(k) for k in ("beats", "records")}
+    assert after["beats"] == before["beats"] and after["records"] != before["records"]
+    with open(pkg / "automl.py", "a") as fh:
+        fh.write("\n# edited\n")
+    assert pipeline.pipeline_source_hash("beats") != after["beats"]

@@ -296,7 +296,7 @@ def test_small_board_gets_a_model_within_its_budget(tmp_path: Path) -> None:
 
 
 def test_budget_nothing_fits_raises_config_error(tmp_path: Path) -> None:
-    """15 B left on the uno: no candidate fits, a ConfigError says so; the mega still gets its model."""
+    """15 B left on the uno: no candidate fits, a ConfigError says so before training; the mega still trains."""
     project = header_project(tmp_path / "proj", budget={"flash_reserve": 32256 - 15})
     with pytest.raises(ConfigError) as info:
         train(project, UNO)
@@ -304,9 +304,9 @@ def test_budget_nothing_fits_raises_config_error(tmp_path: Path) -> None:
     assert "no model fits board uno" in message and "budget flash 15 B" in message, message
     assert "smallest candidate" in message and "B flash" in message, message
     assert not Paths(project).header.exists()
-    # the search itself was fine and is kept: the mega reloads it
+    assert not Paths(project).trained.exists(), "nothing fits: known before training, nothing is written"
     result = train(project, MEGA)
-    assert result["trained"] is False and Paths(project).header.exists()
+    assert result["trained"] is True and Paths(project).header.exists()
 
 
 def test_reserve_leaving_no_room_raises_config_error(tmp_path: Path) -> None:

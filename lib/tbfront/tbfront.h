@@ -66,7 +66,8 @@ typedef enum {
 	TBF_SIG_SATURATED = 3  /* stuck at a rail of the ADC */
 } tbf_signal_t;
 
-/* tbf_beat_t.flags: a beat with any flag set is reported, but not fit to classify. */
+/* tbf_beat_t.flags. A NO_PRE beat has no rhythm context: it is reported, not classified. A PAUSE
+ * beat is classified (the training data holds such beats too, with the same post-RR rule). */
 #define TBF_BEAT_NO_PRE 0x01u  /* first beat after init or after the signal came back: no pre-RR */
 #define TBF_BEAT_PAUSE 0x02u   /* no next R within 2 s: rr_post is the time waited (2 s), not an RR */
 

@@ -104,7 +104,7 @@ def check_feasible(grid: list[FitSpec], n_inputs: int, budget: Budget, board_id:
     smallest = min(costs, key=lambda c: c.flash_bytes)
     raise ConfigError(
         f"no model fits board {board_id}: budget flash {budget.flash_bytes} B, RAM {budget.ram_bytes} B, "
-        f"{budget.cycles} cycles; the fastest candidate needs {fastest.cycles} cycles, the smallest "
+        f"{budget.cycles} cycles; the fastest candidate needs {fastest.cycles} cycles, the smallest candidate "
         f"{smallest.flash_bytes} B flash: raise budget.max_cycles or lower flash_reserve / ram_reserve "
         "(nothing was trained or changed)"
     )

@@ -1,23 +1,46 @@
-"""Command line: `tinybeat <command>` (or `python -m tinybeat <command>`)."""
+"""Command line: `tinybeat <command>` (or `python -m tinybeat <command>`).
+
+Errors print one line on stderr (`error: ...`) and exit with status 2; a
+device that disagrees with the Python reference exits with 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from . import __version__
 from .config import ConfigError
 from .data import DataError
+
+EXAMPLES = """\
+examples:
+  tinybeat train                        reload (or retrain when data/config changed) and write the headers
+  tinybeat train --force --board uno    retrain and size the model for an Arduino Uno
+  tinybeat predict beats.csv            classify your beats on the PC -> predictions.csv + a summary
+  tinybeat predict beats.csv --port /dev/ttyACM0 --out -   the same on a board, CSV to stdout
+  tinybeat evaluate                     the test split through the simulated board (.pio/build/<board>/firmware.elf)
+  tinybeat evaluate --port /dev/ttyACM0 the test split through a real board
+  tinybeat stream                       replay a raw ECG record through the simulated board's ADC
+  tinybeat stream ../shared/data/mitdb/208 --port /dev/ttyACM0   the same through a real board
+  tinybeat dataset                      rebuild data/ from the MIT-BIH records with the front end
+"""
 
 
 def _project(args) -> Path:
     return Path(args.project).resolve()
 
 
+def _log(args):
+    return (lambda msg: None) if getattr(args, "quiet", False) else print
+
+
 def cmd_train(args) -> int:
     from .pipeline import ensure_model
 
-    ensure_model(_project(args), args.board, force_train=args.force)
+    ensure_model(_project(args), args.board, force_train=args.force, log=_log(args))
     return 0
 
 
@@ -26,26 +49,16 @@ def cmd_dataset(args) -> int:
 
     from .dataset import build_dataset
 
-    try:
-        manifest = build_dataset(Path(args.mitdb), Path(args.out), progress=sys.stderr.isatty())
-    except FileNotFoundError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    manifest = build_dataset(Path(args.mitdb), Path(args.out), progress=not args.quiet and sys.stderr.isatty())
     det = manifest["detection"]
     for name, split in manifest["splits"].items():
         print(f"{name}: {split['rows']} beats ({split['abnormal']} abnormal) from {len(split['records'])} "
               f"records -> {Path(args.out) / split['file']}")
-    print(f"QRS detection (EC57, 150 ms): sensitivity {100 * det['sensitivity']:.2f} %, positive "
+    print(f"QRS detection (EC57, 150 ms, from 5 min): sensitivity {100 * det['sensitivity']:.2f} %, positive "
           f"predictivity {100 * det['positive_predictivity']:.2f} % over {det['reference_beats']} beats")
     if args.json:
         print(json.dumps(manifest, indent=1))
     return 0
-
-
-def cmd_evaluate(args) -> int:
-    from .hosttool import evaluate_main
-
-    return evaluate_main(args)
 
 
 def cmd_stream(args) -> int:
@@ -54,55 +67,115 @@ def cmd_stream(args) -> int:
     return stream_main(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def cmd_evaluate(args) -> int:
+    from .hosttool import evaluate_main
 
-    p = sub.add_parser("train", help="train (or reload) the model and write the C headers")
-    p.add_argument("--project", default=".", help="project directory (holds platformio.ini)")
-    p.add_argument("--board", default="megaatmega2560", help="board id whose budget the model must fit")
+    return evaluate_main(args)
+
+
+def cmd_predict(args) -> int:
+    from .predict import predict_main
+
+    return predict_main(args)
+
+
+def _common(p: argparse.ArgumentParser, board: bool = True) -> None:
+    p.add_argument("--project", default=".", metavar="DIR",
+                   help="project directory holding platformio.ini and model/ (default: the current directory)")
+    if board:
+        p.add_argument("--board", default="megaatmega2560", metavar="ID",
+                       help="board id whose budget the model follows: megaatmega2560 (default) or uno")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final result")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__.splitlines()[0],
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"tinybeat {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train (or reload) the model and write the C headers",
+                       description="Reload model/trained.json, or retrain when data, config or pipeline "
+                                   "code changed, and write include/tinybeat_model.h for the board.")
+    _common(p)
     p.add_argument("--force", action="store_true", help="retrain even if nothing changed")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("dataset", help="rebuild the default dataset from MIT-BIH records with the front end")
-    p.add_argument("--mitdb", default="../shared/data/mitdb",
-                   help="directory with the raw MIT-BIH records and RECORDS (default: %(default)s)")
-    p.add_argument("--out", default="data", help="output directory (default: %(default)s)")
-    p.add_argument("--json", action="store_true", help="also print the manifest (per-record counts)")
-    p.set_defaults(func=cmd_dataset)
+    p = sub.add_parser("predict", help="classify the beats of a CSV file (on the PC, or on a board with --port)",
+                       description="Classify every beat of FILE (the training CSV format of model/config.yaml; "
+                                   "the label column is optional) with the saved model. Writes row, class "
+                                   "(1 = abnormal), score (and label) per beat, and prints a summary.")
+    p.add_argument("file", metavar="FILE", help="CSV file (plain or .gz) of beats in the training format")
+    _common(p)
+    p.add_argument("--out", default="predictions.csv", metavar="PATH",
+                   help="where to write the per-beat CSV; '-' for stdout (default: predictions.csv)")
+    p.add_argument("--port", metavar="PORT", help="classify on a board on this serial port instead of the PC")
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+    p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="stream the test split through a board or the simulated board")
-    p.add_argument("--project", default=".")
-    p.add_argument("--board", default="megaatmega2560")
-    p.add_argument("--elf", help="firmware.elf to run on the simulated board (when no --port)")
-    p.add_argument("--port", help="serial port of a real board (default: the simulated board)")
-    p.add_argument("--baud", type=int, default=115200)
-    p.add_argument("--limit", type=int, default=0, help="evaluate only the first N test beats (0 = all)")
+    p = sub.add_parser("evaluate", help="stream the test split through a board or the simulated board",
+                       description="Send every test beat to the board (or the simulated board) and compare "
+                                   "each reply with the Python integer reference; exit 1 on any mismatch.")
+    _common(p)
+    p.add_argument("--elf", metavar="PATH",
+                   help="firmware to run on the simulated board (default: .pio/build/<board>/firmware.elf)")
+    p.add_argument("--port", metavar="PORT", help="serial port of a real board (default: the simulated board)")
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+    p.add_argument("--limit", type=int, default=0, metavar="N", help="evaluate only the first N test beats (0 = all)")
     p.set_defaults(func=cmd_evaluate)
 
+    p = sub.add_parser("dataset", help="rebuild the default dataset from MIT-BIH records with the front end",
+                       description="Run the board's front end over the 42 MIT-BIH records, label every detected "
+                                   "beat from the reference annotations (150 ms) and rebuild data/ (split by "
+                                   "patient) and data/dataset.json (per-record counts and detection scores).")
+    p.add_argument("--mitdb", default="../shared/data/mitdb", metavar="DIR",
+                   help="directory of MIT-BIH records (.dat/.hea/.atr) and RECORDS (default: ../shared/data/mitdb)")
+    p.add_argument("--out", default="data", metavar="DIR", help="output directory (default: data)")
+    p.add_argument("--json", action="store_true", help="also print the manifest (per-record counts)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_dataset)
+
     p = sub.add_parser("stream", help="replay an ECG record through the board's ADC (simulated) or a real "
-                       "board, beat by beat, and compare with the Python reference")
+                       "board, beat by beat, and compare with the Python reference",
+                       description="Play a raw ECG record into the simulated board's ADC at its own rate (or "
+                                   "send its samples to a real board), print a line per beat, then a summary: "
+                                   "detection vs annotations, board vs Python reference, CPU load; writes "
+                                   "<record>.json and <record>.png.")
     p.add_argument("record", nargs="?", help="WFDB record path without extension (default: the excerpt in "
                    "data/records/, else ../shared/data/mitdb/208)")
-    p.add_argument("--project", default=".")
-    p.add_argument("--board", default="megaatmega2560")
-    p.add_argument("--elf", help="firmware.elf for the simulated board (default .pio/build/<board>/firmware.elf)")
-    p.add_argument("--port", help="a real board's serial port: samples go over serial (SAMPLES frames)")
-    p.add_argument("--baud", type=int, default=115200)
+    _common(p)
+    p.add_argument("--elf", metavar="PATH",
+                   help="firmware.elf for the simulated board (default .pio/build/<board>/firmware.elf)")
+    p.add_argument("--port", metavar="PORT", help="a real board's serial port: samples go over serial (SAMPLES frames)")
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
     p.add_argument("--channel", type=int, default=0, help="ADC channel of the ECG (default 0 = A0)")
-    p.add_argument("--start", type=float, default=0.0, help="start at this second of the record")
-    p.add_argument("--duration", type=float, default=0.0, help="stream this many seconds (0 = to the end)")
+    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at this second of the record")
+    p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stream this many seconds (0 = to the end)")
     p.add_argument("--lead-off", metavar="START:END", help="simulate electrodes off between these seconds")
-    p.add_argument("--out", help="directory for <record>.json and <record>.png (default model/stream)")
-    p.add_argument("--quiet", action="store_true", help="no line per beat")
+    p.add_argument("--out", metavar="DIR", help="directory for <record>.json and <record>.png (default model/stream)")
     p.set_defaults(func=cmd_stream)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "quiet", False):
+        os.environ["TQDM_DISABLE"] = "1"
+    from .hosttool import DeviceError
+    from .records import RecordError
+
+    errors: tuple[type[BaseException], ...] = (DataError, ConfigError, DeviceError, RecordError, OSError)
+    try:
+        import serial
+
+        errors += (serial.SerialException,)
+    except ImportError:  # pragma: no cover
+        pass
     try:
         return args.func(args)
-    except (DataError, ConfigError) as exc:
+    except errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -173,7 +173,10 @@ def _header_names(path: Path, header: list[str], line: int, target: str | None,
         raise DataError(path, "file has a header: target=<label column name> is required", row=line)
     for role, name in (("target", target), ("group", group)):
         if name is not None and name not in seen:
-            reason = f"{role} column missing from header (columns: {', '.join(names)})"
+            shown = names if len(names) <= 8 else [*names[:4], "...", *names[-3:]]
+            reason = (f"{role} column missing from the header row ({len(names)} columns: {', '.join(shown)}); "
+                      f"set data.{role} to one of them, or `format: kaggle` if this file has no header "
+                      "(label in the last column)")
             raise DataError(path, reason, row=line, column=name)
     if group == target:
         raise DataError(path, "group and target name the same column", row=line, column=group)

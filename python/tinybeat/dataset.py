@@ -303,7 +303,7 @@ def records_table(paths: Sequence[Path], *, sample_rate: int | None = None, prog
         except RecordError as exc:
             raise DataError(path, str(exc)) from None
         if part.detection is None:
-            raise DataError(path, f"record {rec.name} has no beat annotations: its beats cannot be labelled "
+            raise DataError(path, f"record {part.record} has no beat annotations: its beats cannot be labelled "
                                   "for training (annotations: WFDB .atr, or a beats CSV beside a samples CSV)")
         parts.append(part)
     X = np.concatenate([p.x for p in parts]).astype(np.float64)

@@ -77,7 +77,9 @@ class Device:
                 return self.info()
             except DeviceError as exc:
                 last = exc
-        raise DeviceError(f"the device did not answer INFO within {timeout_s} s: {last}")
+        raise DeviceError(f"no tinybeat firmware answered on {self.serial.port} within {timeout_s:g} s: check the "
+                          "port, that the board runs this firmware (`pio run -t upload`) and the baud rate "
+                          f"({self.serial.baudrate})")
 
     def info(self) -> DeviceInfo:
         return protocol.decode_info_reply(self.request(protocol.INFO).payload)
@@ -129,7 +131,7 @@ def evaluate(device: Device, X_u8: np.ndarray, y: np.ndarray, model: models.IntM
     scores = np.zeros(len(y), dtype=np.int64)
     classes = np.zeros(len(y), dtype=np.int64)
     cycles = np.zeros(len(y), dtype=np.int64)
-    for i in tqdm(range(len(y)), desc="streaming beats", unit="beat", disable=not progress):
+    for i in tqdm(range(len(y)), desc="streaming beats", unit="beat", disable=None if progress else True):
         r = device.infer(X_u8[i])
         scores[i], classes[i], cycles[i] = r.score, r.klass, r.cycles
     mismatches = int(np.sum((scores != expected) | (classes != (expected > decision_threshold))))
@@ -154,6 +156,69 @@ def format_evaluation(ev: Evaluation, f_cpu: int) -> str:
     ])
 
 
+def elf_mcu(elf: Path) -> str | None:
+    """The MCU an AVR ELF was built for (from avr-gcc's .note.gnu.avr.deviceinfo), or None if absent."""
+    import re
+    import struct
+
+    data = Path(elf).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 1:  # ELF32 only (AVR)
+        return None
+    endian = "<" if data[5] == 1 else ">"
+    shoff, = struct.unpack_from(endian + "I", data, 0x20)
+    shentsize, shnum, shstrndx = struct.unpack_from(endian + "HHH", data, 0x2E)
+
+    def section(i: int) -> tuple[int, int, int]:
+        name, _, _, _, off, size = struct.unpack_from(endian + "IIIIII", data, shoff + i * shentsize)
+        return name, off, size
+
+    try:
+        _, str_off, _ = section(shstrndx)
+        for i in range(shnum):
+            name, off, size = section(i)
+            end = data.index(b"\0", str_off + name)
+            if data[str_off + name:end] == b".note.gnu.avr.deviceinfo":
+                found = re.findall(rb"(?:at|ATmega|atmega|attiny|atxmega)[A-Za-z0-9]+", data[off:off + size])
+                return found[0].decode().lower() if found else None
+    except (struct.error, ValueError):
+        return None
+    return None
+
+
+def check_firmware_elf(elf: Path, board, env_name: str) -> None:
+    """Raise DeviceError (one line) unless elf is the tinybeat firmware built for board's MCU."""
+    if not elf.is_file():
+        raise DeviceError(f"{elf} not found: build the firmware first with `pio run -e {env_name}`")
+    mcu = elf_mcu(elf)
+    if mcu is None:
+        raise DeviceError(f"{elf} is not an AVR firmware (no avr-gcc device note); build it with `pio run -e {env_name}`")
+    if mcu != board.mcu.lower():
+        raise DeviceError(f"{elf} was built for {mcu}, but board {board.id} is an {board.mcu}: "
+                          f"pass --board matching the firmware, or build it with `pio run -e {board.id}`")
+    if FIRMWARE_MARK not in elf.read_bytes():
+        raise DeviceError(f"{elf} is not the tinybeat firmware (a test program left by `pio test`?): "
+                          f"rebuild it with `pio run -e {env_name}`")
+
+
+FIRMWARE_MARK = b"heartbeat classifier"  # in the firmware's banner (src/avr/main.c), not in test programs
+
+
+def evaluate_output(paths, board_id: str) -> Path:
+    """Where `evaluate` saves its JSON result: under .pio/ (ignored by git), not in model/."""
+    return paths.project / ".pio" / "tinybeat" / f"device_eval_{board_id}.json"
+
+
+def check_port_exists(port: str) -> None:
+    """Raise DeviceError when a local serial port path does not exist (URLs and COM ports pass)."""
+    import os
+
+    if "://" in port or os.name != "posix":
+        return
+    if not os.path.exists(port):
+        raise DeviceError(f"serial port {port} does not exist: check that the board is plugged in "
+                          "(`pio device list` shows the ports)")
+
+
 def evaluate_main(args) -> int:
     """`tinybeat evaluate`: the test split through a real port or the virtual board."""
     from .boards import load_board
@@ -166,9 +231,14 @@ def evaluate_main(args) -> int:
     paths = Paths(Path(args.project).resolve())
     cfg = load_config(paths.config)
     board = load_board(paths.project, args.board)
+    if args.port:
+        check_port_exists(args.port)
+    else:
+        elf = Path(args.elf) if args.elf else paths.project / ".pio" / "build" / board.id / "firmware.elf"
+        check_firmware_elf(elf, board, board.id)
     trained = load_trained(paths)
     if trained is None:
-        raise SystemExit("no trained model: run `pio run` first")
+        raise DeviceError("no trained model in model/trained.json: run `pio run` first")
     entry = select_for_board(trained, board, cfg)
     model = models.from_dict(entry["model"])
     _, test = load_tables(paths, cfg)
@@ -184,7 +254,7 @@ def evaluate_main(args) -> int:
     if args.port:
         ev = run(args.port)
     else:
-        with VirtualBoard(paths.project, Path(args.elf), board) as vb:
+        with VirtualBoard(paths.project, elf, board) as vb:
             print(f"virtual board: {board.name} simulated at {board.f_cpu / 1e6:.0f} MHz on {vb.port}")
             ev = run(vb.port)
     print(format_evaluation(ev, board.f_cpu))
@@ -192,7 +262,9 @@ def evaluate_main(args) -> int:
     result.update({"board": board.id, "port": args.port or "virtual", "report_test_auc": entry["test"]["auc"]})
     from .atomic import write_text_atomic
 
-    write_text_atomic(paths.model_dir / f"device_eval_{board.id}.json", json.dumps(result, indent=1) + "\n")
+    out = evaluate_output(paths, board.id)
+    write_text_atomic(out, json.dumps(result, indent=1) + "\n")
+    print(f"saved {out.relative_to(paths.project)}")
     if ev.mismatches:
         print("FAIL: the device disagrees with the Python reference")
         return 1

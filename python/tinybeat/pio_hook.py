@@ -55,6 +55,27 @@ def lock_build_dir(env) -> None:
     _BUILD_LOCK = fh
 
 
+def refresh_project_checksum(env) -> None:
+    """Record the project structure as it is now that the generated headers exist.
+
+    PlatformIO hashes the file names under include/ before this hook runs and
+    wipes .pio/build when the hash changes. On a fresh clone the generated
+    headers appear during the first build, so without this the second build
+    would recompile everything.
+    """
+    try:
+        from platformio.project.config import ProjectConfig
+        from platformio.project.helpers import compute_project_checksum
+    except ImportError:  # not inside PlatformIO
+        return
+    path = Path(env.subst("$PROJECT_BUILD_DIR")) / "project.checksum"
+    if not path.is_file():
+        return
+    checksum = compute_project_checksum(ProjectConfig.get_instance(env.subst("$PROJECT_CONFIG")))
+    if path.read_text(encoding="utf8") != checksum:
+        path.write_text(checksum, encoding="utf8")
+
+
 def run(env, targets: list[str]) -> None:
     t0 = time.monotonic()
     from .pipeline import ensure_model
@@ -69,7 +90,9 @@ def run(env, targets: list[str]) -> None:
         return
     env.AddPreAction("upload", env.VerboseAction(pre_upload, "Checking the upload port..."))
     try:
-        ensure_model(project, board_for_env(env), force_train="train" in targets)
+        result = ensure_model(project, board_for_env(env), force_train="train" in targets)
+        if result["headers_changed"]:
+            refresh_project_checksum(env)
         print(f"tinybeat: pre-build step took {time.monotonic() - t0:.2f} s")
     except (DataError, ConfigError) as exc:
         sys.stderr.write(f"\nError: {exc}\nThe previous model and header are unchanged.\n\n")

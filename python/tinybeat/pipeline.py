@@ -28,7 +28,10 @@ from .config import Config, ConfigError, load_config
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Modules that do not change what training produces.
 NOT_TRAINING = {"cli.py", "pio_hook.py", "report.py", "hosttool.py", "vboard.py", "protocol.py",
-                "uploadcheck.py", "checks.py", "predict.py"}
+                "uploadcheck.py", "checks.py", "predict.py", "stream.py"}
+# The raw-signal path: it makes the training rows only for `data.kind: records`; for CSV
+# beats (the default) a change here does not change the model.
+RECORDS_ONLY = ("frontend", "records.py", "dataset.py", "analog.py")
 TRAINED_FILE = "trained.json"
 GOLDEN_COUNT = 48
 
@@ -58,10 +61,13 @@ class Paths:
         return self.project / "include" / "tinybeat_golden.h"
 
 
-def pipeline_source_hash() -> str:
+def pipeline_source_hash(kind: str = "records") -> str:
+    """SHA-256 (hex) of the package modules that determine the model for data of this kind."""
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
         if path.name in NOT_TRAINING and path.parent == PACKAGE_DIR:
+            continue
+        if kind != "records" and path.relative_to(PACKAGE_DIR).parts[0] in RECORDS_ONLY:
             continue
         digest.update(str(path.relative_to(PACKAGE_DIR)).encode())
         digest.update(path.read_bytes())
@@ -78,7 +84,7 @@ def fingerprint(paths: Paths, cfg: Config) -> str:
     The budget is left out: cross-validation does not depend on it, so a budget
     change only reselects from the saved candidates (see budget_changed).
     """
-    digest = hashlib.sha256(pipeline_source_hash().encode())
+    digest = hashlib.sha256(pipeline_source_hash(cfg.data.kind).encode())
     digest.update(json.dumps({"data": cfg.data.__dict__, "search": cfg.search.__dict__},
                              sort_keys=True, default=list).encode())
     for rel in data_files(cfg):

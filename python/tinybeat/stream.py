@@ -378,14 +378,14 @@ class Reference:
 
 def reference(codes: np.ndarray, lead_off: np.ndarray, fs: int, model, threshold: int,
               n_inputs: int) -> Reference:
-    """frontend.run on the codes, then the model on every beat with flags == 0 (as the firmware)."""
+    """frontend.run on the codes, then the model on every beat with rhythm context (no NO_PRE flag), as the firmware."""
     from . import frontend, models
 
     res = frontend.run(codes, fs, lead_off)
     n = res.n_beats
     scores = np.zeros(n, dtype=np.int64)
     classes = np.full(n, protocol.CLASS_NONE, dtype=np.int64)
-    ok = res.flags == 0
+    ok = (res.flags & frontend.params.FLAG_NO_PRE) == 0
     if n_inputs in (res.x.shape[1], 187) and ok.any():
         s = models.predict_scores(model, res.x[ok][:, :n_inputs])
         scores[ok] = s

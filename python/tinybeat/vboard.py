@@ -12,7 +12,13 @@ from .boards import Board
 
 
 def vboard_path(project: Path) -> Path:
-    return project / ".platformio" / "packages" / "tool-simavr" / "bin" / "avr-vboard"
+    """avr-vboard in the project's core (.platformio), else in the core of the repository holding this package."""
+    rel = Path(".platformio") / "packages" / "tool-simavr" / "bin" / "avr-vboard"
+    own = Path(project) / rel
+    if own.is_file():
+        return own
+    repo = Path(__file__).resolve().parents[2] / rel
+    return repo if repo.is_file() else own
 
 
 class VirtualBoard:

@@ -98,7 +98,7 @@ static void process(uint16_t sample)
 	const uint32_t t0 = tbavr_cycles_now();
 	const tbf_event_t ev = tbf_push(&g_front, code, lead_off, &g_beat);
 #if STREAM_CLASSIFY
-	if (ev == TBF_EV_BEAT && g_beat.flags == 0)
+	if (ev == TBF_EV_BEAT && !(g_beat.flags & TBF_BEAT_NO_PRE))
 		klass = tb_model_predict(&tb_model, g_beat.x, &score);
 #endif
 	const uint32_t cycles = tbavr_cycles_now() - t0 - overhead;
