@@ -35,6 +35,7 @@ import numpy as np
 from . import analog, protocol
 from .protocol import BeatEvent, Frame, SignalEvent, StreamStats
 
+STALL_S = 20.0  # wall-clock seconds without a STATUS event before the host gives up
 SIGNAL_NAMES = {0: "ok", 1: "lead-off", 2: "flat", 3: "saturated"}
 VERDICTS = {0: "normal", 1: "ABNORMAL", protocol.CLASS_NONE: "unclassified"}
 
@@ -314,10 +315,16 @@ def stream_vboard(exe: Path, elf: Path, mcu: str, f_cpu: int, sig: Signal, chann
             _check_info(run.info)
             ses.request(protocol.STREAM_START, protocol.encode_stream_start(protocol.SRC_ADC, channel, sig.fs))
             # the recording plays; STATUS events come once per second of samples
+            last, seen = time.monotonic(), 0
             while not (run.status and run.status[-1].samples >= sig.n):
                 ses.pump(0.2)
                 if proc.poll() is not None:
                     break
+                if len(run.status) != seen:
+                    last, seen = time.monotonic(), len(run.status)
+                elif time.monotonic() - last > STALL_S:
+                    raise StreamError(f"the board processed no samples for {STALL_S:.0f} s (last status: "
+                                      f"{run.status[-1] if run.status else 'none'})")
             if proc.poll() is None:
                 run.final = protocol.decode_stream_stats(ses.request(protocol.STREAM_STOP).payload)
             try:
