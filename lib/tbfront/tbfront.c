@@ -20,10 +20,11 @@ typedef char tbf_arith_shift_check[((-7 >> 1) == -4) ? 1 : -1];
 #define QUIET 375u      /* 3 s without a QRS: thresholds halve */
 #define HOLD 25u        /* pre-blanking, 200 ms */
 #define TH_NUM 3        /* threshold: noise + TH_NUM/16 (qrs - noise) */
+#define SB_NUM 53u      /* search-back after SB_NUM/32 (1.66) x the mean RR */
 #define MWI_N 19u       /* 152 ms moving-window integration */
 #define R_SEARCH 25u    /* band-pass samples searched for the R peak */
 #define BP_DELAY 14u    /* band-pass delay, 125 Hz samples */
-#define LP1_DELAY 2u    /* beat-window signal delay */
+#define WIN_DELAY 0u    /* beat-window signal (y4) delay */
 #define RR_CAP125 1000u /* RR kept in the history, at most 8 s */
 #define RR_CAPIN 6000u
 /* signal check */
@@ -64,7 +65,7 @@ static void reset_detector(tbf_state_t *s)
 	s->last_r = s->last_conf = s->quiet_ref = s->sb_r = 0;
 	s->sb_h = 0;
 	s->last_slope = s->sb_slope = 0;
-	s->sb_lim = (uint16_t)((125u * 53u) >> 5);
+	s->sb_lim = (uint16_t)((125u * SB_NUM) >> 5);
 	s->have_last = s->sb_valid = 0;
 	s->rr_count = s->rr_head = 0;
 	s->last_r_in = 0;
@@ -174,7 +175,7 @@ static void update_sb_lim(tbf_state_t *s)
 		sum += s->rr125[rr_idx(s, i)];
 	if (n)
 		avg = (uint16_t)((sum + n / 2u) / n);
-	s->sb_lim = (uint16_t)(((uint32_t)avg * 53u) >> 5);
+	s->sb_lim = (uint16_t)(((uint32_t)avg * SB_NUM) >> 5);
 }
 
 /* ---- beats ----------------------------------------------------------------------- */
@@ -276,7 +277,7 @@ static void emit(tbf_state_t *s, uint32_t k, uint32_t n_now, tbf_beat_t *b)
 		flags |= TBF_BEAT_PAUSE;
 	}
 	len = e->len;
-	start = e->r + LP1_DELAY;
+	start = e->r + WIN_DELAY;
 	lo = 0x7FFF;
 	for (i = 0; i < len; i++) {
 		int16_t v = s->ring[(start + i) & RM];
@@ -386,11 +387,11 @@ static tbf_event_t step125(tbf_state_t *s, uint16_t y4, uint32_t n, uint8_t f, t
 	uint8_t i;
 
 	if (k == 0) { /* start as if the input had always been y4 */
-		for (i = 0; i < 8u; i++)
-			s->y4h[i] = y4;
 		s->lp1 = (int16_t)(5u * y4);
-		for (i = 0; i < 8u; i++)
-			s->ring[(0u - 1u - i) & RM] = s->lp1;
+		for (i = 0; i < 8u; i++) {
+			s->ring[(0u - 1u - i) & RM] = (int16_t)y4;
+			s->lp1h[i] = s->lp1;
+		}
 		s->lp2 = 5L * s->lp1;
 		for (i = 0; i < TBF_HIST; i++) {
 			s->lph[i] = (uint16_t)(s->lp2 >> 3);
@@ -400,11 +401,11 @@ static tbf_event_t step125(tbf_state_t *s, uint16_t y4, uint32_t n, uint8_t f, t
 		s->s21 = 21L * (int32_t)(s->lp2 >> 3);
 	}
 	/* low-pass: two 5-sample moving sums (nulls at 25 and 50 Hz) */
-	lp1 = (int16_t)(s->lp1 + (int16_t)y4 - (int16_t)s->y4h[(k - 5u) & 7u]);
-	s->y4h[k & 7u] = y4;
+	lp1 = (int16_t)(s->lp1 + (int16_t)y4 - s->ring[(k - 5u) & RM]);
+	s->ring[k & RM] = (int16_t)y4;
 	s->lp1 = lp1;
-	s->lp2 += (int32_t)lp1 - s->ring[(k - 5u) & RM];
-	s->ring[k & RM] = lp1;
+	s->lp2 += (int32_t)lp1 - s->lp1h[(k - 5u) & 7u];
+	s->lp1h[k & 7u] = lp1;
 	lp = (uint16_t)(s->lp2 >> 3);
 	/* high-pass: centre sample minus the 21-sample mean (x 21) */
 	s->s21 += (int32_t)lp - (int32_t)s->lph[(k - 21u) & HM];
@@ -501,7 +502,7 @@ static tbf_event_t step125(tbf_state_t *s, uint16_t y4, uint32_t n, uint8_t f, t
 
 	if (s->q_count) {
 		const tbf_pending_t *e = &s->q[s->q_head];
-		uint8_t ready = (e->flags & Q_POST) ? (k >= e->r + LP1_DELAY + e->len - 1u) : (k - e->r >= PAUSE);
+		uint8_t ready = (e->flags & Q_POST) ? (k >= e->r + WIN_DELAY + e->len - 1u) : (k - e->r >= PAUSE);
 		if (ready) {
 			emit(s, k, s->seg_start + n, beat);
 			return TBF_EV_BEAT;

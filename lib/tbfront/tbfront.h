@@ -8,27 +8,39 @@
  * tbf_init (125..360 Hz; 125, 250 and 360 Hz are tested). Larger values are
  * hostile input: they are clamped to 1023 and count as saturated.
  *
- * Output: a tbf_beat_t for every detected beat once it is complete (a beat
- * still open when the signal is lost is dropped and counted in the state). A beat is complete when the
- * next R peak has been detected (it gives rr_post) and its window is full, so a
- * beat is reported about one RR interval plus the window later (<= ~2.5 s).
+ * Output: a tbf_beat_t for every detected beat once it is complete (beats still
+ * waiting when the signal is lost are dropped and counted: tbf_dropped). A beat is
+ * complete when the next R peak has been detected (it gives rr_post) and its window
+ * is full, so a beat is reported about one RR interval plus ~0.4 s later; at most
+ * 2 s after its R peak (then with TBF_BEAT_PAUSE). At most one beat per tbf_push.
+ * The first 2 s after tbf_init and after the signal comes back are learning: no beats.
  *
  * Classifier input x[] (TBF_N_INPUTS bytes), identical to training:
- *   x[0..186]   the beat window: the filtered signal resampled to 125 Hz, starting
- *               at the R peak, round(1.2 * T) samples long (T = median of the last
+ *   x[0..186]   the beat window: the input resampled to 125 Hz (linear
+ *               interpolation after a round(fs/125)-sample moving average),
+ *               starting at the R peak (located on the band-passed signal, 8 ms
+ *               grid), round(1.2 * T) samples long (T = lower median of the last
  *               up to 8 RR intervals, post-RR included, in 125 Hz samples), capped
  *               at 187 and zero-padded to 187; min-max scaled to 0..255 over the
- *               window's own samples (the padding stays 0).
- *   x[187]      pre-RR  in 8 ms units (125 Hz samples), clamped to 255
+ *               window's own samples (the padding stays 0; a flat window is all 0).
+ *   x[187]      pre-RR  in 8 ms units (125 Hz samples), clamped to 255 (0 without pre-RR)
  *   x[188]      post-RR in 8 ms units, clamped to 255
  *   x[189]      average RR (mean of the last up to 10 RR intervals, pre-RR included), 8 ms units
- *   x[190]      64 * pre-RR / average RR, rounded, clamped to 255
+ *               (without pre-RR: the post-RR)
+ *   x[190]      64 * pre-RR / average RR, rounded, clamped to 255 (0 without pre-RR)
  *   x[191]      64 * post-RR / average RR, rounded, clamped to 255
- *   x[192]      64 * this beat's peak-to-peak amplitude / mean of the last up to 8 beats', clamped
+ *   x[192]      64 * this beat's peak-to-peak amplitude / mean of the last up to 8
+ *               beats' (this one included), rounded, clamped to 255
+ *   RR values in the averages are clamped to 8 s. lib/tbfront/README.md has the details.
  *
  * Signal state: lead-off (from the caller's lead-off input), flat or saturated
  * signal are reported as a state change (TBF_EV_SIGNAL), never as beats; the
- * detector relearns after the signal comes back.
+ * detector relearns after the signal comes back. The state is decided once per
+ * quarter second (block of (fs + 2) / 4 samples): LEAD_OFF if any sample of the
+ * block had lead-off, FLAT / SATURATED after 8 blocks in a row spanning at most
+ * 2 codes (SATURATED when at a rail: <= 1 or >= 1022), else OK.
+ *
+ * Sample indices wrap after 2^32 input samples (138 days at 360 Hz): out of scope.
  */
 #ifndef TBFRONT_H
 #define TBFRONT_H

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#define TBF_RING 256u     /* 125 Hz history of the beat-window signal (2.05 s) */
+#define TBF_RING 256u     /* 125 Hz history of the beat-window signal y4 (2.05 s) */
 #define TBF_HIST 32u      /* short 125 Hz histories of the detector filters */
 #define TBF_QUEUE 6u      /* beats detected but not yet complete */
 #define TBF_RR_N 10u      /* RR intervals remembered */
@@ -55,12 +55,12 @@ typedef struct {
 
 	/* 125 Hz filters */
 	uint32_t k;         /* 125 Hz samples in the segment */
-	uint16_t y4h[8];
+	int16_t lp1h[8];
 	int16_t lp1;
 	int32_t lp2;
 	int32_t s21;
 	uint32_t mwi, mwi1, mwi2;
-	int16_t ring[TBF_RING];   /* lp1 */
+	int16_t ring[TBF_RING];   /* y4 */
 	uint16_t lph[TBF_HIST];
 	int16_t bph[TBF_HIST];
 	uint16_t sqh[TBF_HIST];

@@ -79,7 +79,7 @@ def run(adc: np.ndarray, fs: int, lead_off: np.ndarray | None = None) -> Fronten
         rs = resample(codes[start:stop], fs)
         ch = chain(rs.y4)
         n_out = len(rs.y4)
-        bb = BeatBuilder(ch.lp1, start, fs)
+        bb = BeatBuilder(rs.y4, start, fs)
 
         def to_input(r: int, start: int = start) -> int:
             return (r * fs - pre125 + 62) // params.RATE + start

@@ -65,10 +65,10 @@ class Emitted:
 
 @dataclass
 class BeatBuilder:
-    """Beat state of one segment. lp1: the beat-window signal int64 (K,);
+    """Beat state of one segment. win: the beat-window signal (y4) int64 (K,);
     seg_start: input index of the segment's first sample; fs: Hz."""
 
-    lp1: np.ndarray
+    win: np.ndarray
     seg_start: int
     fs: int
     rr125: list[int] = field(default_factory=list)   # oldest first, at most RR_N
@@ -79,7 +79,7 @@ class BeatBuilder:
     last_r: int = 0
     last_r_in: int = 0
     last_emit: int = -1
-    sb_lim: int = (125 * 53) >> 5
+    sb_lim: int = field(default_factory=lambda: (125 * P.SB_NUM) >> 5)
     dropped: int = 0
     out: list[Emitted] = field(default_factory=list)
 
@@ -97,7 +97,7 @@ class BeatBuilder:
             h = self.queue[0]
             k0 = max(self.last_emit + 1, h.kd)
             if h.has_post:
-                ready = max(k0, h.post_k, h.r + P.LP1_DELAY + h.length - 1)
+                ready = max(k0, h.post_k, h.r + P.WIN_DELAY + h.length - 1)
             else:
                 ready = max(k0, h.r + P.PAUSE)
             if ready >= t_end:
@@ -116,7 +116,7 @@ class BeatBuilder:
             self.rrin = (self.rrin + [min(rrin, P.RR_CAPIN)])[-P.RR_N:]
             last8 = self.rr125[-8:]
             avg = (sum(last8) + len(last8) // 2) // len(last8)
-            self.sb_lim = (avg * 53) >> 5
+            self.sb_lim = (avg * P.SB_NUM) >> 5
             if self.queue:
                 t = self.queue[-1]
                 if not t.has_post and t.r == self.last_r:
@@ -152,8 +152,8 @@ class BeatBuilder:
             if flags & P.FLAG_NO_PRE:
                 e.sum125, e.n_rr, e.avg_in = min(e.post125, P.RR_CAP125), 1, min(e.post_in, P.RR_CAPIN)
             flags |= P.FLAG_PAUSE
-        start = e.r + P.LP1_DELAY
-        w = self.lp1[start : start + e.length]
+        start = e.r + P.WIN_DELAY
+        w = self.win[start : start + e.length]
         if len(w) != e.length:
             raise AssertionError("beat window past the segment")  # cannot happen: k >= window end
         lo, hi = int(w.min()), int(w.max())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,7 +29,6 @@ def list_records(wfdb_dir: Path) -> list[str]:
 
 def evaluate_record(path: str) -> dict:
     """Load, run and score one record (top-level so that a process pool can call it)."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     from ..records import load_record
 
     rec = load_record(path)

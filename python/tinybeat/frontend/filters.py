@@ -7,7 +7,7 @@ as if the segment's first value had been there forever (warm start).
 Chain (k = 125 Hz sample index, y4 in ADC codes x 4):
   resample   input fs -> 125 Hz: moving sum of L0 = round(fs/125) codes, linear
              interpolation with weights f/125, scaled to codes x 4
-  lp1[k]   = y4[k-4] + ... + y4[k]                 (beat-window signal, delay 2)
+  lp1[k]   = y4[k-4] + ... + y4[k]                 (y4 is also the beat-window signal)
   lp[k]    = (lp1[k-4] + ... + lp1[k]) >> 3         (low-pass, nulls at 25/50 Hz)
   bp[k]    = (21 lp[k-10] - (lp[k-20] + ... + lp[k])) >> 4   (high-pass, delay 14 in all)
   d[k]     = 2 bp[k] + bp[k-1] - bp[k-3] - 2 bp[k-4]

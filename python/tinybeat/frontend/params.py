@@ -18,7 +18,7 @@ QUIET = 375     # 3 s without a QRS: thresholds halve
 MWI_N = 19      # moving-window integration, 152 ms
 R_SEARCH = 25   # band-pass samples searched for the R peak
 BP_DELAY = 14   # band-pass group delay, 125 Hz samples
-LP1_DELAY = 2   # beat-window signal group delay
+WIN_DELAY = 0   # beat-window signal (y4) delay
 RR_CAP125 = 1000  # RR values kept in the history are clamped (8 s)
 RR_CAPIN = 6000
 QUEUE = 6       # beats waiting for completion
@@ -60,3 +60,4 @@ def block_len(fs: int) -> int:
 
 HOLD = 25       # pre-blanking: a peak is released 200 ms after it was taken
 TH_NUM = 3      # detection threshold: noise + TH_NUM/16 (qrs - noise)
+SB_NUM = 53     # search-back after SB_NUM/32 (1.66) x the mean RR without a QRS
