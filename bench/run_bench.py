@@ -60,10 +60,14 @@ def log(msg: str) -> None:
 
 
 def load_data(args):
-    kw = dict(target=args.target, group=args.group)
+    """Train and test beats as the board's bytes, with the project config's input range."""
+    from tinybeat.config import load_config
+
+    rng = load_config(PROJECT / "model" / "config.yaml").data.input_range
+    kw = dict(target=args.target, group=args.group, input_range=rng)
     train = load_files([PROJECT / args.train], **kw)
     test = load_files([PROJECT / args.test], **kw)
-    return quantize_inputs(train.X), train.y, quantize_inputs(test.X), test.y
+    return quantize_inputs(train.X, rng), train.y, quantize_inputs(test.X, rng), test.y
 
 
 def pick_front_points(front: list[dict], chosen: str, k: int) -> list[dict]:

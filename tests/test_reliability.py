@@ -506,3 +506,66 @@ def test_second_build_of_a_fresh_clone_compiles_nothing(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stdout[-2000:]
     second, _ = pio(project, "run", "-e", MEGA)
     assert second.returncode == 0 and "Compiling" not in second.stdout, second.stdout[-2000:]
+
+
+@needs_pio
+def test_host_program_reads_the_training_csv(built: Path, tmp_path: Path) -> None:
+    """`program --csv` quantizes training-format rows exactly as Python does and agrees with predict."""
+    from tinybeat import models
+    from tinybeat.boards import load_board
+    from tinybeat.pipeline import select_for_board
+    from tinybeat.quantize import quantize_inputs
+
+    run, _ = pio(built, "run", "-e", "native", timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:]
+    program = built / ".pio" / "build" / "native" / "program"
+    X, y, _ = synthetic_table(n_rows=60, n_features=187, seed=11)
+    X[0, :] = 0.5 / 255  # exactly half a step: rounds up in both
+    X[1, :] = 1.0
+    text = ",".join(f"x{j}" for j in range(187)) + ",label\n" + kaggle_csv(X, y)
+    out = subprocess.run([str(program), "--csv"], input=text, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    got = [tuple(int(v) for v in line.split()) for line in out.stdout.splitlines()]
+    entry = select_for_board(load_trained(Paths(built)), load_board(built, MEGA), load_config(Paths(built).config))
+    scores = models.predict_scores(models.from_dict(entry["model"]), quantize_inputs(X))
+    assert got == [(int(s > entry["decision_threshold"]), int(s)) for s in scores]
+    bad = subprocess.run([str(program), "--csv"], input="0.1,0.2\n", capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.startswith("stdin: line 1: expected 187 values"), bad.stderr
+
+
+@needs_pio
+@needs_vboard
+def test_predict_on_the_board_matches_the_pc(built: Path, tmp_path: Path) -> None:
+    """`tinybeat predict --port` (the simulated board's pty) gives the PC path's classes and scores."""
+    from tinybeat.boards import load_board
+    from tinybeat.vboard import VirtualBoard
+
+    X, y, _ = synthetic_table(n_rows=12, n_features=187, seed=12)
+    beats = tmp_path / "beats.csv"
+    beats.write_text(kaggle_csv(X, y))
+    pc, board = tmp_path / "pc.csv", tmp_path / "board.csv"
+    assert cli.main(["predict", str(beats), "--project", str(built), "--out", str(pc), "-q"]) == 0
+    elf = built / ".pio" / "build" / MEGA / "firmware.elf"
+    with VirtualBoard(ROOT, elf, load_board(ROOT, MEGA)) as vb:
+        assert cli.main(["predict", str(beats), "--project", str(built), "--out", str(board), "--port", vb.port,
+                         "-q"]) == 0
+    assert pc.read_text() == board.read_text() and len(pc.read_text().splitlines()) == 13
+
+
+def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
+    """The feasibility check's costs (from structure alone) are exactly those of the fitted candidates,
+    for every family."""
+    from tinybeat.automl import default_grid
+    from tinybeat.checks import grid_costs
+
+    X, y, g = synthetic_table()
+    config = header_config(search={"families": ["gbt", "rf", "mlp", "linear"]})
+    trained = make_project(tmp_path / "all", config, {"data/train.csv": header_csv(X, y, g)})
+    ensure_model(trained, MEGA, log=quiet)
+    saved = load_trained(Paths(trained))
+    cfg = load_config(Paths(trained).config)
+    predicted = grid_costs(default_grid(cfg.search.families, cfg.search.max_trees), saved["n_inputs"])
+    assert set(predicted) == {c["name"] for c in saved["candidates"]}
+    for c in saved["candidates"]:
+        cost = predicted[c["name"]]
+        assert (cost.flash_bytes, cost.ram_bytes, cost.cycles) == (c["flash_bytes"], c["ram_bytes"], c["cycles"]), c

@@ -1,8 +1,8 @@
 """Checks that run before training, so a doomed build fails in seconds with one clear line.
 
 * the number of inputs against the serial protocol (one INFER frame carries at
-  most TBP_MAX_PAYLOAD bytes, read from lib/tbproto/tbproto.h), the tree
-  kernel (uint8 feature index) and the board's RAM;
+  most TBP_MAX_PAYLOAD bytes, read from lib/tbproto/tbproto.h) and the tree
+  kernel (uint8 feature index);
 * train and test files with different column counts;
 * whether any candidate of the search grid can fit the board's budget: a
   candidate's flash, RAM and cycles follow from its structure alone (trees x
@@ -45,8 +45,12 @@ def protocol_max_payload(project: Path) -> int:
     return int(match.group(1))
 
 
-def check_n_inputs(project: Path, n_inputs: int, files: list[str], board=None) -> None:
-    """Raise DataError unless n_inputs samples per beat fit one INFER frame, the kernels and the board."""
+def check_n_inputs(project: Path, n_inputs: int, files: list[str]) -> None:
+    """Raise DataError unless n_inputs samples per beat fit one INFER frame and the tree kernel.
+
+    The board side follows: the firmware's frame buffer is TBP_MAX_PAYLOAD
+    bytes whatever the model, so its RAM is in the firmware's static RAM.
+    """
     limit = protocol_max_payload(project)
     where = ", ".join(files)
     if n_inputs > limit:
@@ -54,9 +58,6 @@ def check_n_inputs(project: Path, n_inputs: int, files: list[str], board=None) -
                                f"(TBP_MAX_PAYLOAD in {PROTOCOL_HEADER}); use at most {limit} samples a row")
     if n_inputs > TREE_MAX_INPUTS:
         raise DataError(where, f"{n_inputs} inputs per beat, but the tree kernel indexes at most {TREE_MAX_INPUTS}")
-    if board is not None and n_inputs >= board.ram_bytes // 4:
-        raise DataError(where, f"{n_inputs} inputs per beat do not fit the buffers of board {board.id} "
-                               f"({board.ram_bytes} B RAM)")
 
 
 def check_same_columns(train: Table, test: Table) -> None:
@@ -85,18 +86,25 @@ def _shape_model(spec: FitSpec, n_trees: int | None, n_inputs: int) -> models.In
                              1, 1, w2, 0, 1.0)
 
 
-def grid_costs(grid: list[FitSpec], n_inputs: int) -> list[Cost]:
-    """The cost of every candidate the grid will produce, without fitting anything."""
-    out = []
+def grid_costs(grid: list[FitSpec], n_inputs: int) -> dict[str, Cost]:
+    """The cost of every candidate the grid will produce (by candidate name), without fitting anything."""
+    out = {}
     for spec in grid:
+        p = spec.param_dict()
         for n in (spec.sizes or (None,)):
-            out.append(model_cost(_shape_model(spec, n, n_inputs), n_inputs))
+            if spec.family == "gbt":
+                name = f"gbt-d{p['depth']}-lr{p['learning_rate']}-{n}"
+            elif spec.family == "rf":
+                name = f"rf-d{p['depth']}-{n}"
+            else:
+                name = f"mlp-{p['hidden']}" if spec.family == "mlp" else f"linear-C{p['C']}"
+            out[name] = model_cost(_shape_model(spec, n, n_inputs), n_inputs)
     return out
 
 
 def check_feasible(grid: list[FitSpec], n_inputs: int, budget: Budget, board_id: str) -> None:
     """Raise ConfigError when no candidate of the grid can fit the budget (before any training)."""
-    costs = grid_costs(grid, n_inputs)
+    costs = list(grid_costs(grid, n_inputs).values())
     if any(c.flash_bytes <= budget.flash_bytes and c.ram_bytes <= budget.ram_bytes and c.cycles <= budget.cycles
            for c in costs):
         return

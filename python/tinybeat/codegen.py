@@ -52,10 +52,11 @@ def _check_int32(name: str, value: int) -> None:
 
 def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fingerprint: str,
                  cycle_estimate: int, cycle_budget: int, guard: str = "TINYBEAT_MODEL_H",
-                 name: str | None = None) -> str:
+                 name: str | None = None, input_range: tuple[float, float] = (0.0, 1.0)) -> str:
     """Text of the generated model header (deterministic for the same inputs).
 
     name: the candidate name shown everywhere (build log, report, INFO); default describe(model).
+    input_range: the declared sample range [low, high]; only the host program uses it (to quantize CSV values).
     """
     name = name or describe(model)
     if len(name) > 32 or not all(32 <= ord(ch) < 127 and ch not in '"\\' for ch in name):
@@ -85,6 +86,9 @@ def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fin
 #define TB_MODEL_RAM_BYTES {DESCRIPTOR_RAM_BYTES_AVR}
 #define TB_MODEL_CYCLES_ESTIMATE {cycle_estimate}UL
 #define TB_MODEL_CYCLE_BUDGET {cycle_budget}UL
+/* declared sample range: a byte is round(255 * (v - LOW) / (HIGH - LOW)); host program only */
+#define TB_MODEL_INPUT_LOW ({float(input_range[0])!r})
+#define TB_MODEL_INPUT_HIGH ({float(input_range[1])!r})
 
 {arrays}
 static const tb_model_t tb_model = {{ {family}, {n_inputs}, {decision_threshold}L, {init} }};

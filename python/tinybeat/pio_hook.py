@@ -94,7 +94,7 @@ def run(env, targets: list[str]) -> None:
         if result["headers_changed"]:
             refresh_project_checksum(env)
         print(f"tinybeat: pre-build step took {time.monotonic() - t0:.2f} s")
-    except (DataError, ConfigError) as exc:
+    except (DataError, ConfigError, OSError) as exc:
         sys.stderr.write(f"\nError: {exc}\nThe previous model and header are unchanged.\n\n")
         env.Exit(1)
 

@@ -82,7 +82,7 @@ def fingerprint(paths: Paths, cfg: Config) -> str:
     """SHA-256 (hex) of the pipeline sources, the data and search config and every data file's bytes.
 
     The budget is left out: cross-validation does not depend on it, so a budget
-    change only reselects from the saved candidates (see budget_changed).
+    change only reselects from the saved candidates (see _ensure_model).
     """
     digest = hashlib.sha256(pipeline_source_hash(cfg.data.kind).encode())
     digest.update(json.dumps({"data": cfg.data.__dict__, "search": cfg.search.__dict__},
@@ -173,7 +173,7 @@ def write_headers(paths: Paths, trained: dict, entry: dict, cycle_budget: int) -
     header = codegen.model_header(
         model, n_inputs=trained["n_inputs"], decision_threshold=threshold,
         fingerprint=hashlib.sha256((fp + entry["name"]).encode()).hexdigest(), cycle_estimate=entry["cycles"], cycle_budget=cycle_budget,
-        name=entry["name"],
+        name=entry["name"], input_range=tuple(trained.get("input_range", (0.0, 1.0))),
     )
     X = np.array(trained["golden_inputs"], dtype=np.uint8)
     scores = models.predict_scores(model, X)

@@ -66,18 +66,27 @@ def split_info(trained: dict) -> dict:
     return {"test": test, "roc": roc, "cv": cv, "warning": "" if split["test"] == "patients" else SPLIT_WARNING}
 
 
+def roc_points(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ROC curve (fpr, tpr), one point per distinct score plus (0, 0); numpy only (no sklearn import)."""
+    y = np.asarray(y)
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+    s, t = np.asarray(scores, dtype=np.float64)[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
+    tp, fp = np.cumsum(t == 1)[last], np.cumsum(t == 0)[last]
+    return (np.r_[0.0, fp / max(fp[-1], 1)], np.r_[0.0, tp / max(tp[-1], 1)])
+
+
 def plot_roc(entry: dict, ref_scores: np.ndarray | None, y: np.ndarray, scores: np.ndarray,
              title: str = "new patients", ref_curve: list | None = None) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
 
     fig, ax = plt.subplots(figsize=(5, 5))
-    fpr, tpr, _ = roc_curve(y, scores)
+    fpr, tpr = roc_points(y, scores)
     ax.plot(fpr, tpr, label=f"{entry['name']} (integer) AUC {entry['test']['auc']:.4f}")
-    fpr, tpr = (roc_curve(y, ref_scores)[:2] if ref_scores is not None else ref_curve)
+    fpr, tpr = (roc_points(y, ref_scores) if ref_scores is not None else ref_curve)
     ax.plot(fpr, tpr, "--", label="float HistGradientBoosting reference")
     ax.plot([0, 1], [0, 1], ":", color="grey")
     ax.set_xlabel("false positive rate (normal beats flagged)")
@@ -255,28 +264,37 @@ def detection_section(trained: dict) -> list[str]:
     return lines
 
 
-def write_report(paths: Paths, cfg: Config, trained: dict, X_test_u8: np.ndarray, y_test: np.ndarray,
-                 ref_scores: np.ndarray | None, default_board: str = DEFAULT_BOARD) -> None:
-    """Write report.md, report.json, roc.png and pareto.png into model/ (each atomically).
-
-    ref_scores: the float reference's test probabilities, or None to draw its
-    saved curve (trained["float_reference"]["roc"]). report.json is written
-    last of the four; the caller writes trained.json after it.
-    """
+def report_choice(paths: Paths, cfg: Config, trained: dict,
+                  default_board: str = DEFAULT_BOARD) -> tuple[list[dict], str, str]:
+    """(board choices, the model the report describes, the default board's label)."""
     choices = board_choices(paths, cfg, trained)
     chosen = next((c["model"] for c in choices if c["board"] == default_board), None)
     if chosen is None:  # report on the most accurate front model instead
         chosen = max(trained["front"], key=lambda e: e["cv_metric"])["name"]
         default_board = f"{default_board} (nothing fits its budget; showing the most accurate candidate)"
         choices = [*choices, {"board": default_board, "name": "", "budget": None, "model": chosen, "reason": None}]
+    return choices, chosen, default_board
+
+
+def write_report(paths: Paths, cfg: Config, trained: dict, X_test_u8: np.ndarray | None, y_test: np.ndarray | None,
+                 ref_scores: np.ndarray | None, default_board: str = "megaatmega2560") -> None:
+    """Write report.md, report.json, roc.png and pareto.png into model/ (each atomically).
+
+    ref_scores: the float reference's test probabilities, or None to draw its
+    saved curve (trained["float_reference"]["roc"]). X_test_u8 None: keep the
+    PNGs (they show a model that did not change). report.json is written last;
+    the caller writes trained.json after it.
+    """
+    choices, chosen, default_board = report_choice(paths, cfg, trained, default_board)
     entry = next(e for e in trained["front"] if e["name"] == chosen)
-    scores = models.predict_scores(models.from_dict(entry["model"]), X_test_u8)
     out = paths.model_dir
     split = split_info(trained)
-    write_bytes_atomic(out / "roc.png", plot_roc(entry, None if ref_scores is None else np.asarray(ref_scores),
-                                                 y_test, scores, split["roc"],
-                                                 trained["float_reference"].get("roc")))
-    write_bytes_atomic(out / "pareto.png", plot_pareto(trained, chosen))
+    if X_test_u8 is not None:
+        scores = models.predict_scores(models.from_dict(entry["model"]), X_test_u8)
+        write_bytes_atomic(out / "roc.png", plot_roc(entry, None if ref_scores is None else np.asarray(ref_scores),
+                                                     y_test, scores, split["roc"],
+                                                     trained["float_reference"].get("roc")))
+        write_bytes_atomic(out / "pareto.png", plot_pareto(trained, chosen))
     write_text_atomic(out / "report.md", markdown(trained, choices, default_board))
     report = {
         "version": trained["version"], "fingerprint": trained["fingerprint"], "metric": trained["metric"],
@@ -292,13 +310,35 @@ def write_report(paths: Paths, cfg: Config, trained: dict, X_test_u8: np.ndarray
 
 
 def refresh_report(paths: Paths, cfg: Config, trained: dict) -> None:
-    """Rewrite the report for a new budget from the saved search (no fitting; about a second).
+    """Rewrite the report for a new budget from the saved search (no fitting).
 
-    Reloads the test split to draw the chosen model's ROC; the float
-    reference's curve comes from trained.json.
+    When the model the report describes is unchanged only report.md and
+    report.json change (well under a second). Otherwise the test split is
+    reloaded to redraw the ROC and Pareto plots (the float reference's curve
+    comes from trained.json).
     """
     from .quantize import quantize_inputs
+
+    try:
+        previous = json.loads((paths.model_dir / "report.json").read_text())["chosen"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        previous = None
+    _, chosen, _ = report_choice(paths, cfg, trained)
+    if chosen == previous and (paths.model_dir / "roc.png").is_file():
+        write_report(paths, cfg, trained, None, None, None)
+        return
+    test = _test_table(paths, cfg)
+    write_report(paths, cfg, trained, quantize_inputs(test.X, cfg.data.input_range), test.y, None)
+
+
+def _test_table(paths: Paths, cfg: Config):
+    """The test split: the test files alone when given (fast), else the hold-out of the training files."""
+    d = cfg.data
+    if d.test:
+        from .data import load_files
+
+        return load_files([paths.project / f for f in d.test], fmt=d.format, target=d.target, group=d.group,
+                          positive_labels=d.positive_labels, input_range=d.input_range)
     from .train import load_tables
 
-    _, test = load_tables(paths, cfg)
-    write_report(paths, cfg, trained, quantize_inputs(test.X, cfg.data.input_range), test.y, None)
+    return load_tables(paths, cfg)[1]

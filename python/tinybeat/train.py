@@ -85,10 +85,10 @@ def float_reference(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.n
                     seed: int) -> tuple[dict, np.ndarray]:
     """Unconstrained float scikit-learn HistGradientBoosting on float inputs: the accuracy anchor.
 
-    Returns its test summary and its test probabilities (n_test,).
+    Returns its test summary (with "roc": [fpr, tpr], rounded to 5 decimals, so the
+    report can be redrawn without refitting) and its test probabilities (n_test,).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
-
     from sklearn.metrics import roc_curve
 
     clf = HistGradientBoostingClassifier(random_state=seed).fit(Xtr, ytr)
