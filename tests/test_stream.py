@@ -329,3 +329,32 @@ def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_unsupported_sample_rate_is_one_line(fw: Fw, tmp_path: Path, capsys) -> None:
+    """A 500 Hz record: the front end takes 125..360 Hz; one line naming the header, status 2."""
+    import wfdb
+
+    sig = np.sin(np.linspace(0, 60, 5000))[:, None]
+    wfdb.wrsamp("fast", fs=500, units=["mV"], sig_name=["MLII"], p_signal=sig, fmt=["16"], write_dir=str(tmp_path))
+    assert _cli(str(tmp_path / "fast"), "--elf", str(fw.elf), "--out", str(tmp_path)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fast.hea" in err[0] and "500" in err[0], err
+    assert not any(tmp_path.glob("fast.json"))
+
+
+def test_port_path_over_a_pty(fw: Fw, tmp_path: Path, capsys) -> None:
+    """`tinybeat stream --port`: the real-board path (pyserial, SAMPLES frames) against the vboard's pty."""
+    from tinybeat.vboard import VirtualBoard
+
+    found = _excerpt()
+    if found is None:
+        pytest.skip("no record")
+    with VirtualBoard(ROOT, fw.elf, fw.board) as vb:
+        rc = _cli(str(found[0]), "--port", vb.port, "--elf", str(fw.elf), "--out", str(tmp_path),
+                  "--duration", "20", "--quiet")
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    summary = json.loads((tmp_path / f"{found[0].name}.json").read_text())
+    assert summary["mismatches"] == 0 and summary["beats"] >= 20
+    assert summary["board"]["samples_processed"] == 20 * 360 and "cpu_load" not in summary

@@ -18,6 +18,7 @@ sample interrupts, stack high-water and (simulated board) CPU load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import select
@@ -34,6 +35,7 @@ import numpy as np
 from . import analog, protocol
 from .protocol import BeatEvent, Frame, SignalEvent, StreamStats
 
+STALL_S = 20.0  # wall-clock seconds without a STATUS event before the host gives up
 SIGNAL_NAMES = {0: "ok", 1: "lead-off", 2: "flat", 3: "saturated"}
 VERDICTS = {0: "normal", 1: "ABNORMAL", protocol.CLASS_NONE: "unclassified"}
 
@@ -313,10 +315,16 @@ def stream_vboard(exe: Path, elf: Path, mcu: str, f_cpu: int, sig: Signal, chann
             _check_info(run.info)
             ses.request(protocol.STREAM_START, protocol.encode_stream_start(protocol.SRC_ADC, channel, sig.fs))
             # the recording plays; STATUS events come once per second of samples
+            last, seen = time.monotonic(), 0
             while not (run.status and run.status[-1].samples >= sig.n):
                 ses.pump(0.2)
                 if proc.poll() is not None:
                     break
+                if len(run.status) != seen:
+                    last, seen = time.monotonic(), len(run.status)
+                elif time.monotonic() - last > STALL_S:
+                    raise StreamError(f"the board processed no samples for {STALL_S:.0f} s (last status: "
+                                      f"{run.status[-1] if run.status else 'none'})")
             if proc.poll() is None:
                 run.final = protocol.decode_stream_stats(ses.request(protocol.STREAM_STOP).payload)
             try:
@@ -484,9 +492,9 @@ def beat_line(b: BeatEvent, fs: int) -> str:
             f" score {b.score:>7}" + (f"  flags {b.flags:#04x}" if b.flags else ""))
 
 
-def summarize(sig: Signal, run: BoardRun, mismatches: list[str], metrics: dict, f_cpu: int) -> dict:
+def summarize(sig: Signal, run: BoardRun, mismatches: list[str], metrics: dict) -> dict:
     """The JSON summary of one stream."""
-    beats = [b for b in run.beats]
+    beats = run.beats
     counts = {VERDICTS[k]: sum(1 for b in beats if b.klass == k) for k in VERDICTS}
     fin = run.final
     cycles = np.array([b.cycles for b in beats], dtype=np.int64)
@@ -622,7 +630,7 @@ def stream_main(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     bar.close()
-    expect_fp = __import__("hashlib").sha256((trained["fingerprint"] + entry["name"]).encode()).hexdigest()[:16]
+    expect_fp = hashlib.sha256((trained["fingerprint"] + entry["name"]).encode()).hexdigest()[:16]
     if run.info and run.info.fingerprint_hex != expect_fp:
         print(f"error: the board runs model {run.info.name} ({run.info.fingerprint_hex}); model/trained.json "
               f"selects {entry['name']} ({expect_fp}): rebuild and flash the firmware", file=sys.stderr)
@@ -630,7 +638,7 @@ def stream_main(args) -> int:
     codes, lead = board_samples(sig, run.final.samples)
     ref = reference(codes, lead, sig.fs, model, threshold, int(trained["n_inputs"]))
     mismatches = compare(run.beats, ref)
-    summary = summarize(sig, run, mismatches, detection_metrics(sig, run.beats), board.f_cpu)
+    summary = summarize(sig, run, mismatches, detection_metrics(sig, run.beats))
     summary.update({"model": entry["name"], "board": {**summary["board"], "id": board.id,
                                                        "port": args.port or "virtual"}})
     print(format_summary(summary))

@@ -7,6 +7,9 @@
 
 #include "board.h"
 
+/* ADC on, its interrupt on, clock F_CPU/128 (125 kHz at 16 MHz: a conversion takes 13 clocks = 104 us) */
+#define ADC_CTRL (_BV(ADEN) | _BV(ADIE) | _BV(ADPS2) | _BV(ADPS1) | _BV(ADPS0))
+
 static volatile uint16_t g_ring[ADC_RING_SIZE];
 static volatile uint8_t g_head, g_tail; /* head: written by the ISR; tail: by the main loop */
 static volatile uint8_t g_ring_max;
@@ -28,7 +31,10 @@ ISR(TIMER0_COMPA_vect)
 		g_missed++; /* the previous conversion is still running: this sample is lost */
 		return;
 	}
-	ADCSRA |= _BV(ADSC);
+	/* A plain write without ADIF: `|=` would write a pending ADIF back as 1 and clear it,
+	 * losing that conversion's interrupt (its result is read by the ADC ISR right after
+	 * this one returns, long before the new conversion ends 104 us later). */
+	ADCSRA = ADC_CTRL | _BV(ADSC);
 }
 
 ISR(ADC_vect)
@@ -84,8 +90,7 @@ uint8_t adc_stream_start(uint8_t channel, uint16_t rate_hz)
 	else
 #endif
 		DIDR0 = (uint8_t)_BV(channel & 7u); /* no digital input buffer on the analog pin */
-	/* ADC clock F_CPU/128 (125 kHz at 16 MHz): a conversion takes 13 clocks = 104 us */
-	ADCSRA = _BV(ADEN) | _BV(ADIF) | _BV(ADIE) | _BV(ADPS2) | _BV(ADPS1) | _BV(ADPS0);
+	ADCSRA = ADC_CTRL;
 
 	TCCR0A = _BV(WGM01); /* CTC */
 	TCNT0 = 0;

@@ -19,7 +19,8 @@
 #define ADC_RING_SIZE 16u     /* samples; a power of two */
 #define ADC_SAMPLE_LEAD_OFF 0x8000u /* flag in a ring entry: LO+ or LO- was high */
 
-/* Start sampling channel (0..BOARD_ADC_CHANNELS-1) at rate_hz (1..F_CPU/1024/256*...: 125..360 tested).
+/* Start sampling channel (0..BOARD_ADC_CHANNELS-1) at rate_hz (periods of 2..255 Timer0 ticks at
+ * F_CPU/256 or F_CPU/1024: 32..31250 Hz at 16 MHz; the front end takes 125..360 Hz).
  * Returns 0 on success, 1 if the rate cannot be made with Timer0. */
 uint8_t adc_stream_start(uint8_t channel, uint16_t rate_hz);
 void adc_stream_stop(void);
