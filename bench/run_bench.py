@@ -129,7 +129,7 @@ def same_structure(a, b) -> bool:
 # --------------------------------------------------------------------------- measurement jobs
 
 EM_PREFIX = "emm"
-CHUNK_BEATS = 100  # beats per firmware: 187-byte beats, and avr-gcc takes no array over 32767 B
+CHUNK_BEATS = 100  # beats per firmware: ~190-byte beats, and avr-gcc takes no array over 32767 B
 MLP_STACK_ASSUMED = 192  # bytes; measured: ~170 B for eml_net plus the cycle harness
 
 
@@ -915,7 +915,7 @@ def write_markdown(path, res, ours, rows, scaling_rows, v, boundary, limits, ben
          f"= {e['nj_per_cycle']:.2f} nJ per cycle. Source: {e['source']}.", "",
          "## Results", "",
          "Ratios are against our chosen model (bold); cycles and energy per beat are medians. "
-         "emlearn cycles = converting the 187 input bytes to emlearn's feature type + `<model>_predict()` "
+         f"emlearn cycles = converting the {res['n_inputs']} input bytes to emlearn's feature type + `<model>_predict()` "
          "(the class), and the next column shows `<model>_predict()` alone; `predict_proba` costs are in results.json. "
          "tinybeat's cycles are one `tb_model_score()` call on the input bytes.", ""]
     L += main_table(rows)
@@ -923,7 +923,7 @@ def write_markdown(path, res, ours, rows, scaling_rows, v, boundary, limits, ben
           "generated tree code or weight arrays, from `avr-nm`); *flash total* = .text + .data of the smallest "
           f"application around the model (`bench/firmware/size_main.c`: UART in, model, UART out; the same app with "
           f"no model is {fmt_int(res['empty_app']['flash'])} B), with the growth over that empty app in brackets; "
-          f"*static RAM* = .data + .bss of that app (the empty app: {res['empty_app']['static_ram']} B, its 187-byte "
+          f"*static RAM* = .data + .bss of that app (the empty app: {res['empty_app']['static_ram']} B, its {res['n_inputs']}-byte "
           "input buffer included); *stack* = painted-stack high-water mark of the cycle run (harness included); "
           f"*fits 2560* = flash total ≤ {fmt_int(res['board']['flash_bytes'])} B and static RAM + stack ≤ "
           f"{res['board']['ram_bytes']} B; *device = Python* = the simulated MCU's class and probability agree with "
@@ -948,7 +948,7 @@ def write_markdown(path, res, ours, rows, scaling_rows, v, boundary, limits, ben
     L += ["", "## Where models stop fitting", "",
           f"- **emlearn float MLP** (`eml_net`, the 'loadable' method emlearn uses by default for MLPClassifier): "
           f"weights and biases are `static const float` arrays, which avr-gcc keeps in SRAM (.data: no PROGMEM), "
-          f"plus two 187-float activation buffers (.bss). Each hidden unit costs "
+          f"plus two {res['n_inputs']}-float activation buffers (.bss). Each hidden unit costs "
           f"{b.get('bytes_per_hidden_unit') or '~750'} B of SRAM. The largest hidden layer that fits is "
           f"**{b['largest_fitting_hidden']} units** (static RAM + stack ({stack_txt}) ≤ {b['ram_limit']} B); "
           f"**{b['first_not_fitting_hidden']} units does not fit** (the link fails: `.bss` not within region `data`). "
