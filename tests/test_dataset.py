@@ -142,7 +142,7 @@ def test_records_kind_without_annotations_is_a_clear_error(tmp_path: Path) -> No
     path = _csv_record(tmp_path / "data", "a", 0, 36_000)
     (tmp_path / "data" / "a_beats.csv").unlink()
     with pytest.raises(DataError, match="no beat annotations"):
-        dataset.records_table([path], sample_rate=360, progress=False)
+        dataset.records_table([path], sample_rate=360)
 
 
 def test_committed_dataset_matches_the_manifest() -> None:

@@ -227,21 +227,17 @@ def summarize(parts: Sequence[RecordBeats]) -> dict:
             "symbols": {s: symbols[s] for s in NORMAL_SYMBOLS + ABNORMAL_SYMBOLS if symbols[s]}}
 
 
-def _label_path(path: str) -> RecordBeats:
-    return label_record(load_record(path))
-
-
 def label_records(paths: Sequence[str], *, progress: bool = True, workers: int = 2,
                   desc: str = "records") -> list[RecordBeats]:
     """label_record over many records (in `workers` processes), in the order given."""
     from tqdm import tqdm
 
     if workers <= 1 or len(paths) <= 1:
-        return [_label_path(p) for p in tqdm(paths, desc=desc, unit="rec", disable=not progress)]
+        return [label_file(p) for p in tqdm(paths, desc=desc, unit="rec", disable=not progress)]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(tqdm(pool.map(_label_path, paths), total=len(paths), desc=desc, unit="rec",
+        return list(tqdm(pool.map(label_file, paths), total=len(paths), desc=desc, unit="rec",
                          disable=not progress))
 
 
@@ -287,7 +283,7 @@ def record_files(path: Path) -> list[Path]:
             if p.is_file() or p.suffix != ".atr"]
 
 
-def records_table(paths: Sequence[Path], *, sample_rate: int | None = None, progress: bool = True):
+def records_table(paths: Sequence[Path], *, sample_rate: int | None = None):
     """A labelled Table (X: bytes as float64 (n, 193), y, groups = record names) from records.
 
     Every complete beat with rhythm context that matches a reference beat
