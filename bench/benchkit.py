@@ -2,11 +2,11 @@
 
 Two engines are measured the same way:
 
-* tinybeat (ours): `tinybeat.avrbench.measure` (bench/firmware/cycles_main.c) for
+* tinybeat (ours): `tinybeat.device.measure.measure` (bench/firmware/cycles_main.c) for
   cycles, stack and bit-exactness against the Python reference;
 * emlearn: bench/firmware/emlearn_main.c with the emlearn-generated C code, the
   same inputs, the same Timer1 timing and the same avr-gcc flags
-  (tinybeat.avrbench.CFLAGS / LDFLAGS).
+  (tinybeat.device.measure.CFLAGS / LDFLAGS).
 
 Flash and static RAM of every model come from one size probe
 (bench/firmware/size_main.c: UART in, model, UART out), linked once per model
@@ -74,18 +74,18 @@ class Build:
 
 def avr_compile(project: Path, sources: list[Path], include_dirs: list[Path], elf: Path,
                 defines: tuple[str, ...] = ()) -> Build:
-    """avr-gcc with exactly the firmware's flags (tinybeat.avrbench) plus include dirs and -D defines."""
-    from tinybeat import avrbench
+    """avr-gcc with exactly the firmware's flags (tinybeat.device.measure) plus include dirs and -D defines."""
+    from tinybeat.device import measure
 
-    cmd = ["avr-gcc", f"-mmcu={MCU}", f"-DF_CPU={F_CPU}L", *avrbench.CFLAGS,
+    cmd = ["avr-gcc", f"-mmcu={MCU}", f"-DF_CPU={F_CPU}L", *measure.CFLAGS,
            *[f"-D{d}" for d in defines], *[x for d in include_dirs for x in ("-I", str(d))],
-           *map(str, sources), *avrbench.LDFLAGS, "-o", str(elf)]
+           *map(str, sources), *measure.LDFLAGS, "-o", str(elf)]
     run = subprocess.run(cmd, capture_output=True, text=True)
     if run.returncode != 0:
         errors = [l for l in run.stderr.splitlines() if "error" in l.lower() or "overflow" in l.lower()
                   or "will not fit" in l.lower() or "not within region" in l]
         return Build(False, None, "\n".join(errors[:8]) or run.stderr[-2000:])
-    return Build(True, elf, "", avrbench.avr_size(elf), nm_symbols(elf))
+    return Build(True, elf, "", measure.avr_size(elf), nm_symbols(elf))
 
 
 def nm_symbols(elf: Path) -> list[tuple[str, int, str]]:
@@ -100,7 +100,7 @@ def nm_symbols(elf: Path) -> list[tuple[str, int, str]]:
 
 
 def run_vboard(project: Path, elf: Path, timeout_s: float = 120) -> str:
-    from tinybeat.vboard import vboard_path
+    from tinybeat.device.vboard import vboard_path
 
     run = subprocess.run([str(vboard_path(project)), "--mcu", MCU, "--freq", str(F_CPU),
                           "--timeout", str(timeout_s), str(elf)],

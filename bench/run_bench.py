@@ -33,9 +33,13 @@ sys.path.insert(0, str(PROJECT / "python"))
 sys.path.insert(0, str(HERE))
 
 import benchkit  # noqa: E402
-from tinybeat import avrbench, boards, codegen, config, cost, metrics, models, pipeline  # noqa: E402
-from tinybeat.data import load_files  # noqa: E402
-from tinybeat.quantize import quantize_inputs  # noqa: E402
+from tinybeat.codegen import c_header as codegen  # noqa: E402
+from tinybeat.core import families as models, metrics  # noqa: E402
+from tinybeat.device import measure as avrbench  # noqa: E402
+from tinybeat.pipeline import config, selection as pipeline  # noqa: E402
+from tinybeat.targets import boards, cost  # noqa: E402
+from tinybeat.datasets.table import load_files  # noqa: E402
+from tinybeat.core.quantize import quantize_inputs  # noqa: E402
 
 # Energy: ATmega640/1280/1281/2560/2561 datasheet (Atmel doc 2549), "Electrical Characteristics ->
 # DC Characteristics", Power Supply Current I_CC, "Active 8 MHz, VCC = 5V": 10 mA typical (14 mA max).
@@ -61,7 +65,7 @@ def log(msg: str) -> None:
 
 def load_data(args):
     """Train and test beats as the board's bytes, with the project config's input range."""
-    from tinybeat.config import load_config
+    from tinybeat.pipeline.config import load_config
 
     rng = load_config(PROJECT / "model" / "config.yaml").data.input_range
     kw = dict(target=args.target, group=args.group, input_range=rng)
@@ -88,7 +92,7 @@ def pick_front_points(front: list[dict], chosen: str, k: int) -> list[dict]:
 def rf(depth: int, n: int, seed: int, X, y):
     from sklearn.ensemble import RandomForestClassifier
 
-    # the same forest tinybeat's search fits (tinybeat.automl, family "rf")
+    # the same forest tinybeat's search fits (tinybeat.core.search, family "rf")
     return RandomForestClassifier(n_estimators=n, max_depth=depth, max_features="sqrt", min_samples_leaf=5,
                                   n_jobs=2, random_state=seed).fit(X, y)
 
@@ -992,7 +996,7 @@ def write_markdown(path, res, ours, rows, scaling_rows, v, boundary, limits, ben
           "- Float features: the device converts its input bytes with `(float)x * (1.0f/255.0f)` (soft-float on AVR); "
           "that conversion is included in emlearn's cycles and shown separately in results.json. int16 features "
           "take the bytes as they are.",
-          "- tinybeat cycles come from `tinybeat.avrbench.measure` (bench/firmware/cycles_main.c), which also "
+          "- tinybeat cycles come from `tinybeat.device.measure.measure` (bench/firmware/cycles_main.c), which also "
           "asserts bit-exact scores against the Python reference; emlearn cycles come from "
           "bench/firmware/emlearn_main.c with the same Timer1 method (tbavr), the same inputs and flags.",
           ""]

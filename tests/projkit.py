@@ -67,7 +67,7 @@ def kaggle_csv(X: np.ndarray, y: np.ndarray) -> str:
 
 
 def make_project(dest: Path, config: dict, files: dict[str, str]) -> Path:
-    """A minimal project for tinybeat.pipeline.ensure_model: config, data files, board manifests."""
+    """A minimal project for tinybeat.pipeline.ensure.ensure_model: config, data files, board manifests."""
     (dest / "model").mkdir(parents=True, exist_ok=True)
     (dest / "model" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     for rel, text in files.items():

@@ -4,7 +4,7 @@ The project's pre-build hook retrains whenever the pipeline's sources change
 (a merge, an edit); the stream tests only need *a* model and its Python
 reference, so they build a copy of the firmware sources with the headers
 written from model/trained.json (the chosen entry for the board, as
-tinybeat.pipeline selects it) and the hook switched off.
+tinybeat.pipeline.ensure selects it) and the hook switched off.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ PIO = ROOT / ".venv" / "bin" / "pio"
 
 def saved_model_entry(board_id: str) -> tuple[dict, dict]:
     """(trained, entry): model/trained.json and the entry pipeline.select_for_board picks for the board."""
-    from tinybeat.boards import load_board
-    from tinybeat.config import load_config
-    from tinybeat.pipeline import Paths, load_trained, select_for_board
+    from tinybeat.targets.boards import load_board
+    from tinybeat.pipeline.config import load_config
+    from tinybeat.pipeline.artifacts import Paths, load_trained
+    from tinybeat.pipeline.selection import select_for_board
 
     paths = Paths(ROOT)
     trained = load_trained(paths)
@@ -34,8 +35,9 @@ def saved_model_entry(board_id: str) -> tuple[dict, dict]:
 
 def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None = None) -> Path:
     """Build src/avr + lib with the saved model's headers in dest; returns firmware.elf."""
-    from tinybeat.config import load_config
-    from tinybeat.pipeline import Paths, write_headers
+    from tinybeat.pipeline.config import load_config
+    from tinybeat.pipeline.artifacts import Paths
+    from tinybeat.pipeline.ensure import write_headers
 
     board_id = board_id or env
     dest.mkdir(parents=True, exist_ok=True)

@@ -23,11 +23,13 @@ import pytest
 
 from projkit import ROOT, c_define
 from test_firmware import PIO, TOOLS, _fallback_project, _main_model_state, _test_beats
-from tinybeat import hosttool, models
-from tinybeat.boards import Board, load_board
-from tinybeat.config import load_config
-from tinybeat.pipeline import Paths, load_trained, select_for_board
-from tinybeat.vboard import VirtualBoard, vboard_path
+from tinybeat.device import client
+from tinybeat.core import families
+from tinybeat.targets.boards import Board, load_board
+from tinybeat.pipeline.config import load_config
+from tinybeat.pipeline.artifacts import Paths, load_trained
+from tinybeat.pipeline.selection import select_for_board
+from tinybeat.device.vboard import VirtualBoard, vboard_path
 
 ENV = "megaatmega2560-arduino"
 pytestmark = [
@@ -43,7 +45,7 @@ class Sketch:
     project: Path
     elf: Path
     board: Board
-    model: models.IntModel
+    model: families.IntModel
     threshold: int
 
 
@@ -72,7 +74,7 @@ def sketch(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Sketch:
     paths = Paths(project)
     board = load_board(project, "megaatmega2560")
     entry = select_for_board(load_trained(paths), board, load_config(paths.config))
-    return Sketch(project, elf, board, models.from_dict(entry["model"]), int(entry.get("decision_threshold", 0)))
+    return Sketch(project, elf, board, families.from_dict(entry["model"]), int(entry.get("decision_threshold", 0)))
 
 
 def test_sketch_is_an_arduino_build(sketch: Sketch) -> None:
@@ -83,14 +85,14 @@ def test_sketch_is_an_arduino_build(sketch: Sketch) -> None:
                                  check=True).stdout.split())
     assert {"Serial", "timer0_millis", "TinyBeat"} <= symbols
     assert not {"uart_init", "g_parser"} & symbols  # src/avr is not part of it
-    hosttool.check_firmware_elf(sketch.elf, sketch.board, ENV)  # `tinybeat evaluate --elf` accepts it
+    client.check_firmware_elf(sketch.elf, sketch.board, ENV)  # `tinybeat evaluate --elf` accepts it
 
 
 def test_serial_classifier_matches_reference(sketch: Sketch) -> None:
     """The sketch over the framed protocol: every score and class equal to the Python reference."""
     X, y = _test_beats(sketch.project, 40)
-    with VirtualBoard(ROOT, sketch.elf, sketch.board) as vb, hosttool.Device(vb.port) as dev:
-        ev = hosttool.evaluate(dev, X, y, sketch.model, sketch.threshold, progress=False)
+    with VirtualBoard(ROOT, sketch.elf, sketch.board) as vb, client.Device(vb.port) as dev:
+        ev = client.evaluate(dev, X, y, sketch.model, sketch.threshold, progress=False)
     assert ev.n == len(y) and ev.mismatches == 0
     assert ev.info.n_inputs == X.shape[1]
     assert ev.stats.count == len(y)
@@ -110,7 +112,7 @@ def _simulate(project: Path, elf: Path, board: str, stdin: str, seconds: float =
 def test_simulate_shows_banner_and_text_verdict(sketch: Sketch) -> None:
     """`tinybeat simulate`: the banner, then a pasted beat line answered with the reference verdict."""
     X, _ = _test_beats(sketch.project, 4)
-    expected = int(models.predict_scores(sketch.model, X[:1])[0])
+    expected = int(families.predict_scores(sketch.model, X[:1])[0])
     verdict = "ABNORMAL" if expected > sketch.threshold else "normal"
     run = _simulate(sketch.project, sketch.elf, "megaatmega2560", ",".join(str(int(v)) for v in X[0]) + "\n")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -165,7 +167,7 @@ def _ms(n: int, fs: int) -> int:
 @pytest.mark.parametrize("env_name", ["megaatmega2560-arduino-monitor", "uno-arduino-monitor"])
 def test_heart_monitor_matches_reference(project: Path, env_name: str, tmp_path: Path) -> None:
     """30 s of MIT-BIH 208 (3 s of lead-off) on the ADC pin: every beat line equals the reference."""
-    from tinybeat import stream
+    from tinybeat.device import stream
 
     record = ROOT / "data" / "records" / "208_5min"
     if not Path(str(record) + ".dat").is_file():
@@ -176,7 +178,7 @@ def test_heart_monitor_matches_reference(project: Path, env_name: str, tmp_path:
     board = load_board(project, "uno" if env_name.startswith("uno") else "megaatmega2560")
     paths = Paths(project)
     entry = select_for_board(load_trained(paths), board, load_config(paths.config))
-    model, threshold = models.from_dict(entry["model"]), int(entry.get("decision_threshold", 0))
+    model, threshold = families.from_dict(entry["model"]), int(entry.get("decision_threshold", 0))
 
     sig = stream.load_signal(record, 0, 30, lead_off_s=(15, 18))
     adc = tmp_path / "adc.bin"

@@ -1,4 +1,4 @@
-"""tinybeat.data: CSV loading, format detection and strict validation with precise locations."""
+"""tinybeat.datasets.table: CSV loading, format detection and strict validation with precise locations."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 
-from tinybeat.data import DataError, Table, check_two_classes, load_csv, load_files  # noqa: E402
+from tinybeat.datasets.table import DataError, Table, check_two_classes, load_csv, load_files  # noqa: E402
 
 HEADER = "s0,s1,s2,target,record\n"
 

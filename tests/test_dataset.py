@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 
 from projkit import SMALL_SEARCH, make_project, single_threaded
-from tinybeat import dataset, frontend
-from tinybeat.data import DataError, check_two_classes, load_csv
-from tinybeat.pipeline import ensure_model
-from tinybeat.records import RecordError, load_record
+from tinybeat.recordings import labelled
+from tinybeat import frontend
+from tinybeat.datasets.table import DataError, check_two_classes, load_csv
+from tinybeat.pipeline.ensure import ensure_model
+from tinybeat.recordings.records import RecordError, load_record
 
 ROOT = Path(__file__).resolve().parents[1]
 EXCERPT = ROOT / "data" / "records" / "208_5min"
@@ -34,11 +35,11 @@ def _one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def excerpt() -> dataset.RecordBeats:
-    return dataset.label_record(load_record(EXCERPT))
+def excerpt() -> labelled.RecordBeats:
+    return labelled.label_record(load_record(EXCERPT))
 
 
-def test_excerpt_beats_are_labelled_from_the_annotations(excerpt: dataset.RecordBeats) -> None:
+def test_excerpt_beats_are_labelled_from_the_annotations(excerpt: labelled.RecordBeats) -> None:
     c = excerpt.counts
     rec = load_record(EXCERPT)
     assert c["reference_beats"] == len(rec.ann_samples) == 518  # 278 N + 168 V + 72 F
@@ -54,7 +55,7 @@ def test_excerpt_beats_are_labelled_from_the_annotations(excerpt: dataset.Record
     assert labels.sum() == np.isin(excerpt.symbols, ["V", "F"]).sum() > 150
 
 
-def test_rhythm_features_separate_premature_beats(excerpt: dataset.RecordBeats) -> None:
+def test_rhythm_features_separate_premature_beats(excerpt: labelled.RecordBeats) -> None:
     """Ventricular beats in 208 come early: their pre-RR ratio (x[190], 64 = average) is lower."""
     pre_ratio = excerpt.x[:, 190].astype(int)
     v = pre_ratio[excerpt.symbols == "V"]
@@ -64,11 +65,11 @@ def test_rhythm_features_separate_premature_beats(excerpt: dataset.RecordBeats) 
 
 def test_caps_keep_rare_kinds() -> None:
     symbols = np.array(["N"] * 600 + ["V"] * 200 + ["A"] * 10 + ["?"] * 5)
-    kept = symbols[dataset.cap_beats(symbols)]
-    assert (kept == "N").sum() == dataset.NORMAL_CAP
-    assert (kept == "V").sum() == dataset.ABNORMAL_CAP_PER_SYMBOL
+    kept = symbols[labelled.cap_beats(symbols)]
+    assert (kept == "N").sum() == labelled.NORMAL_CAP
+    assert (kept == "V").sum() == labelled.ABNORMAL_CAP_PER_SYMBOL
     assert (kept == "A").sum() == 10 and "?" not in kept
-    idx = dataset.evenly_spaced(1000, 250)
+    idx = labelled.evenly_spaced(1000, 250)
     assert len(set(idx.tolist())) == 250 and np.all(np.diff(idx) == 4)
 
 
@@ -90,7 +91,7 @@ def _csv_record(dest: Path, name: str, start: int, stop: int) -> Path:
 
 def test_csv_record_gives_the_same_adc_codes_as_wfdb(tmp_path: Path) -> None:
     path = _csv_record(tmp_path, "part", 0, 36_000)
-    csv_rec = dataset.load_csv_record(path, 360)
+    csv_rec = labelled.load_csv_record(path, 360)
     wfdb_rec = load_record(EXCERPT)
     assert np.array_equal(csv_rec.adc, wfdb_rec.adc[:36_000])
     assert csv_rec.ann_symbols.tolist() == wfdb_rec.ann_symbols[wfdb_rec.ann_samples < 36_000].tolist()
@@ -106,16 +107,16 @@ def test_bad_csv_records_are_one_line_errors(tmp_path: Path, body: str, expect: 
     path = tmp_path / "bad.csv"
     path.write_text(body)
     with pytest.raises(RecordError, match=expect) as err:
-        dataset.load_csv_record(path, 360)
+        labelled.load_csv_record(path, 360)
     assert "\n" not in str(err.value) and str(path) in str(err.value)
 
 
 def test_csv_record_needs_a_sample_rate_in_range(tmp_path: Path) -> None:
     path = _csv_record(tmp_path, "part", 0, 3600)
     with pytest.raises(RecordError, match="data.sample_rate"):
-        dataset.load_csv_record(path, None)
+        labelled.load_csv_record(path, None)
     with pytest.raises(RecordError, match="outside 125..360"):
-        dataset.load_csv_record(path, 500)
+        labelled.load_csv_record(path, 500)
 
 
 def test_records_kind_trains_end_to_end(tmp_path: Path) -> None:
@@ -142,37 +143,37 @@ def test_records_kind_without_annotations_is_a_clear_error(tmp_path: Path) -> No
     path = _csv_record(tmp_path / "data", "a", 0, 36_000)
     (tmp_path / "data" / "a_beats.csv").unlink()
     with pytest.raises(DataError, match="no beat annotations"):
-        dataset.records_table([path], sample_rate=360)
+        labelled.records_table([path], sample_rate=360)
 
 
 def test_committed_dataset_matches_the_manifest() -> None:
-    manifest = json.loads((DATA / dataset.MANIFEST).read_text())
+    manifest = json.loads((DATA / labelled.MANIFEST).read_text())
     for name, split in manifest["splits"].items():
         table = load_csv(DATA / split["file"], target="target", group="record", input_range=(0, 255))
         check_two_classes(table)
-        assert table.feature_names == dataset.COLUMNS
+        assert table.feature_names == labelled.COLUMNS
         assert len(table.y) == split["rows"] and int(table.y.sum()) == split["abnormal"]
         assert set(table.groups.tolist()) == set(split["records"])
         assert np.all(table.X == np.round(table.X))
         head = (DATA / split["file"]).read_bytes()[:10]
         assert head[:3] == b"\x1f\x8b\x08" and head[4:8] == b"\0\0\0\0"  # reproducible gzip
     train, test = (set(manifest["splits"][s]["records"]) for s in ("train", "test"))
-    assert not train & test and test == set(dataset.TEST_RECORDS)
+    assert not train & test and test == set(labelled.TEST_RECORDS)
     assert len(train | test) == 42
 
 
 @pytest.mark.skipif(not (MITDB / "RECORDS").is_file(), reason=f"raw MIT-BIH records not at {MITDB}")
 def test_committed_dataset_rebuilds_byte_identical(tmp_path: Path) -> None:
-    manifest = dataset.build_dataset(MITDB, tmp_path, progress=False)
+    manifest = labelled.build_dataset(MITDB, tmp_path, progress=False)
     for split in manifest["splits"].values():
         fresh, kept = tmp_path / split["file"], DATA / split["file"]
         assert gzip.decompress(fresh.read_bytes()) == gzip.decompress(kept.read_bytes())
-    assert json.loads((tmp_path / dataset.MANIFEST).read_text()) == json.loads((DATA / dataset.MANIFEST).read_text())
+    assert json.loads((tmp_path / labelled.MANIFEST).read_text()) == json.loads((DATA / labelled.MANIFEST).read_text())
 
 
 def test_missing_mitdb_dir_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="MIT-BIH directory not found"):
-        dataset.build_dataset(tmp_path / "nowhere", tmp_path / "out", progress=False)
+        labelled.build_dataset(tmp_path / "nowhere", tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
 
 
@@ -180,16 +181,21 @@ def test_front_end_code_counts_for_records_only(tmp_path: Path, monkeypatch: pyt
     """Editing the front end retrains a records-kind project, not a CSV-beats one."""
     import shutil
 
-    from tinybeat import pipeline
+    from tinybeat.pipeline import ensure
 
     pkg = tmp_path / "tinybeat"
-    shutil.copytree(Path(pipeline.__file__).parent, pkg, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(pipeline, "PACKAGE_DIR", pkg)
-    before = {k: pipeline.pipeline_source_hash(k) for k in ("beats", "records")}
+    shutil.copytree(Path(ensure.__file__).parents[1], pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(ensure, "PACKAGE_DIR", pkg)
+    before = {k: ensure.pipeline_source_hash(k) for k in ("beats", "records")}
     with open(pkg / "frontend" / "detector.py", "a") as fh:
         fh.write("\n# edited\n")
-    after = {k: pipeline.pipeline_source_hash(k) for k in ("beats", "records")}
+    after = {k: ensure.pipeline_source_hash(k) for k in ("beats", "records")}
     assert after["beats"] == before["beats"] and after["records"] != before["records"]
-    with open(pkg / "automl.py", "a") as fh:
+    with open(pkg / "core" / "search.py", "a") as fh:
         fh.write("\n# edited\n")
-    assert pipeline.pipeline_source_hash("beats") != after["beats"]
+    trained_by = {k: ensure.pipeline_source_hash(k) for k in ("beats", "records")}
+    assert trained_by["beats"] != after["beats"]
+    for not_training in ("device/stream.py", "codegen/c_header.py", "cli.py"):  # run after training only
+        with open(pkg / not_training, "a") as fh:
+            fh.write("\n# edited\n")
+    assert {k: ensure.pipeline_source_hash(k) for k in ("beats", "records")} == trained_by

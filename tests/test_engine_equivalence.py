@@ -1,13 +1,13 @@
 """The C engine (lib/tinybeat) is bit-exact with the Python integer reference.
 
 For every family the pipeline emits (gbt, rf, mlp, linear, fitted by
-tinybeat.automl.fit_integer_models on synthetic uint8 data) and for hand-made
+tinybeat.core.search.fit_integer_models on synthetic uint8 data) and for hand-made
 edge models (depth 1 and depth 7 trees, extreme int16 leaves and int32 biases,
 requantisation corner cases), the generated model and golden headers are
 compiled with lib/tinybeat/*.c and a tiny driver by the host gcc with
 -Wall -Wextra -Werror and AddressSanitizer/UBSan, run on a few hundred inputs
 (including all-0 and all-255 rows and rows sitting exactly on thresholds), and
-every score and class must equal tinybeat.models.predict_scores.
+every score and class must equal tinybeat.core.families.predict_scores.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 
 from projkit import single_threaded
-from tinybeat import codegen, models
-from tinybeat.automl import FitSpec, fit_integer_models
-from tinybeat.models import DenseModel, TreeEnsemble
+from tinybeat.codegen import c_header
+from tinybeat.core import families
+from tinybeat.core.search import FitSpec, fit_integer_models
+from tinybeat.core.families import DenseModel, TreeEnsemble
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE_DIR = ROOT / "lib" / "tinybeat"
@@ -81,7 +82,7 @@ int main(void)
 class Case:
     """One model to check: the integer model, its input count and decision threshold."""
 
-    model: models.IntModel
+    model: families.IntModel
     n_inputs: int
     threshold: int = 0
 
@@ -240,13 +241,13 @@ def engine_objects(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 def build_and_run(case: Case, X: np.ndarray, workdir: Path,
                   objects: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Compile the driver with the case's headers, link the engine; return (scores, classes, scores2, golden mismatches)."""
-    expected = models.predict_scores(case.model, X)
+    expected = families.predict_scores(case.model, X)
     classes = (expected > case.threshold).astype(np.uint8)
     fp = "0123456789abcdef" * 4
-    (workdir / "tinybeat_model.h").write_text(codegen.model_header(
+    (workdir / "tinybeat_model.h").write_text(c_header.model_header(
         case.model, n_inputs=case.n_inputs, decision_threshold=case.threshold, fingerprint=fp,
         cycle_estimate=1, cycle_budget=1))
-    (workdir / "tinybeat_golden.h").write_text(codegen.golden_header(X, expected, classes, fp))
+    (workdir / "tinybeat_golden.h").write_text(c_header.golden_header(X, expected, classes, fp))
     (workdir / "driver.c").write_text(DRIVER)
     exe = workdir / "driver"
     cc = subprocess.run([GCC, *CFLAGS, "-I", str(ENGINE_DIR), "-I", str(workdir), str(workdir / "driver.c"),
@@ -267,7 +268,7 @@ def test_engine_bit_exact(name: str, tmp_path: Path, engine_objects: list[str]) 
     """Every score and class the C engine computes equals the Python integer reference."""
     case = CASES[name]()
     X = probe_inputs(case)
-    expected = models.predict_scores(case.model, X)
+    expected = families.predict_scores(case.model, X)
     assert expected.min() >= -(2**31) and expected.max() <= INT32_MAX, "the case itself must fit int32"
     scores, classes, again, golden_bad = build_and_run(case, X, tmp_path, engine_objects)
     bad = np.flatnonzero(scores != expected)
@@ -283,9 +284,9 @@ def test_engine_bit_exact(name: str, tmp_path: Path, engine_objects: list[str]) 
 def test_extreme_cases_reach_the_int32_limits() -> None:
     """The limit cases really hit INT32_MAX / near INT32_MIN (so the C test covers them)."""
     top = CASES["linear-max-score"]()
-    assert models.predict_scores(top.model, np.full((1, N), 255, np.uint8))[0] == INT32_MAX
+    assert families.predict_scores(top.model, np.full((1, N), 255, np.uint8))[0] == INT32_MAX
     low = CASES["linear-min-score"]()
-    assert models.predict_scores(low.model, np.full((1, N), 255, np.uint8))[0] == -(2**31)
+    assert families.predict_scores(low.model, np.full((1, N), 255, np.uint8))[0] == -(2**31)
     big = CASES["mlp-max-hidden"]()
     acc = 127 * 255 * N + int(big.model.b1[0])
     assert acc * big.model.m1 + (1 << (big.model.s1 - 1)) <= INT32_MAX  # no overflow in the C kernel
@@ -301,7 +302,7 @@ def test_fitted_linear_on_near_constant_inputs_fits_int32(tmp_path: Path, engine
     (_, _, model), = fit_integer_models(FitSpec("linear", (("C", 0.01),)), X, y, seed=0)
     case = Case(model, N)
     probe = probe_inputs(case)
-    expected = models.predict_scores(model, probe)
+    expected = families.predict_scores(model, probe)
     assert -(2**31) <= model.b2 <= INT32_MAX and expected.min() >= -(2**31) and expected.max() <= INT32_MAX
     scores, _, _, _ = build_and_run(case, probe, tmp_path, engine_objects)
     np.testing.assert_array_equal(scores, expected)

@@ -9,7 +9,7 @@ synthetic dataset instead (reported in the test output). Setting
 TINYBEAT_TEST_FIRMWARE_COPY=1 forces that copy.
 
 The firmware runs on avr-vboard (simavr) with UART0 on a pseudo-terminal;
-tinybeat.hosttool.Device talks to it exactly as to a real board.
+tinybeat.device.client.Device talks to it exactly as to a real board.
 """
 
 from __future__ import annotations
@@ -29,15 +29,19 @@ import numpy as np
 import pytest
 
 from projkit import ROOT, c_define, pio_project
-from tinybeat import hosttool, models, protocol
-from tinybeat.avrbench import avr_size
-from tinybeat.boards import Board, load_board
-from tinybeat.config import load_config
-from tinybeat.data import load_files
-from tinybeat.pipeline import Paths, fingerprint, load_trained, select_for_board
-from tinybeat.protocol import Frame
-from tinybeat.quantize import quantize_inputs
-from tinybeat.vboard import VirtualBoard, vboard_path
+from tinybeat.device import client
+from tinybeat.core import families
+from tinybeat.device import protocol
+from tinybeat.device.measure import avr_size
+from tinybeat.targets.boards import Board, load_board
+from tinybeat.pipeline.config import load_config
+from tinybeat.datasets.table import load_files
+from tinybeat.pipeline.artifacts import Paths, load_trained
+from tinybeat.pipeline.ensure import fingerprint
+from tinybeat.pipeline.selection import select_for_board
+from tinybeat.device.protocol import Frame
+from tinybeat.core.quantize import quantize_inputs
+from tinybeat.device.vboard import VirtualBoard, vboard_path
 
 ENV = "megaatmega2560"
 PIO = ROOT / ".venv" / "bin" / "pio"
@@ -64,7 +68,7 @@ class Firmware:
     elf: Path            # a private copy: later builds in the project cannot swap it under the tests
     board: Board
     header: str          # text of include/tinybeat_model.h the firmware was built with
-    model: models.IntModel
+    model: families.IntModel
     threshold: int
     X: np.ndarray        # uint8 (N_BEATS, n_inputs) test beats
     y: np.ndarray
@@ -105,7 +109,7 @@ def _test_beats(project: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
         table = load_files([project / f for f in d.test], fmt=d.format, target=d.target, group=d.group,
                            positive_labels=d.positive_labels, input_range=d.input_range)
     else:
-        from tinybeat.train import load_tables
+        from tinybeat.pipeline.tables import load_tables
 
         table = load_tables(paths, cfg)[1]
     picks = []
@@ -137,8 +141,8 @@ def firmware(tmp_path_factory: pytest.TempPathFactory) -> Firmware:
     paths = Paths(project)
     cfg = load_config(paths.config)
     board = load_board(project, ENV)
-    entry = select_for_board(load_trained(paths), board, cfg)  # as hosttool.evaluate_main picks it
-    model = models.from_dict(entry["model"])
+    entry = select_for_board(load_trained(paths), board, cfg)  # as client.evaluate_main picks it
+    model = families.from_dict(entry["model"])
     assert json.loads(c_define(header, "TB_MODEL_NAME")) == entry["name"], \
         "the header and model/trained.json disagree (was the model retrained meanwhile?)"
     X, y = _test_beats(project, N_BEATS)
@@ -153,9 +157,9 @@ def vboard(firmware: Firmware) -> Iterator[VirtualBoard]:
 
 
 @pytest.fixture
-def dev(vboard: VirtualBoard) -> Iterator[hosttool.Device]:
+def dev(vboard: VirtualBoard) -> Iterator[client.Device]:
     """A Device on the virtual board, with nothing pending and the sequence restarted."""
-    with hosttool.Device(vboard.port) as device:
+    with client.Device(vboard.port) as device:
         device.wait_ready()
         _read_frames(device, lambda frames: False, timeout_s=0.1)  # drain
         device.seq = 0
@@ -164,7 +168,7 @@ def dev(vboard: VirtualBoard) -> Iterator[hosttool.Device]:
 
 # ---- raw frame helpers ---------------------------------------------------------------------
 
-def _read_frames(device: hosttool.Device, done: Callable[[list[Frame]], bool],
+def _read_frames(device: client.Device, done: Callable[[list[Frame]], bool],
                  timeout_s: float = 3.0) -> list[Frame]:
     """Frames received until done(frames) or the timeout (a fresh parser: no state shared)."""
     parser = protocol.FrameParser()
@@ -180,7 +184,7 @@ def _read_frames(device: hosttool.Device, done: Callable[[list[Frame]], bool],
     return frames
 
 
-def _exchange(device: hosttool.Device, raw: bytes, timeout_s: float = 3.0) -> Frame:
+def _exchange(device: client.Device, raw: bytes, timeout_s: float = 3.0) -> Frame:
     """Send raw bytes and return the first reply frame."""
     device.serial.write(raw)
     frames = _read_frames(device, lambda f: len(f) >= 1, timeout_s)
@@ -194,7 +198,7 @@ def _assert_error(frame: Frame, code: int, seq: int, request_type: int) -> None:
     assert protocol.decode_error_reply(frame.payload) == request_type, frame
 
 
-def _info_ok(device: hosttool.Device, seq: int = 0) -> protocol.DeviceInfo:
+def _info_ok(device: client.Device, seq: int = 0) -> protocol.DeviceInfo:
     frame = _exchange(device, protocol.encode_frame(protocol.INFO, seq))
     assert (frame.type, frame.seq, frame.error) == (protocol.INFO | protocol.REPLY, seq, 0), frame
     return protocol.decode_info_reply(frame.payload)
@@ -221,7 +225,7 @@ def test_static_ram_is_small(firmware: Firmware) -> None:
 
 # ---- the protocol on the virtual board ------------------------------------------------------
 
-def test_info_reports_the_built_model(firmware: Firmware, dev: hosttool.Device) -> None:
+def test_info_reports_the_built_model(firmware: Firmware, dev: client.Device) -> None:
     """INFO: model name, inputs, fingerprint, family, flash size and clock from the header; static RAM."""
     info = dev.info()
     h = firmware.header
@@ -237,9 +241,9 @@ def test_info_reports_the_built_model(firmware: Firmware, dev: hosttool.Device) 
     assert info.firmware_static_ram_bytes == sum(sizes.get(s, 0) for s in (".data", ".bss", ".noinit"))
 
 
-def test_infer_matches_python_reference(firmware: Firmware, dev: hosttool.Device) -> None:
-    """INFER on 50 test beats: every score and class equals models.predict_scores; STATS agrees."""
-    expected = models.predict_scores(firmware.model, firmware.X)
+def test_infer_matches_python_reference(firmware: Firmware, dev: client.Device) -> None:
+    """INFER on 50 test beats: every score and class equals families.predict_scores; STATS agrees."""
+    expected = families.predict_scores(firmware.model, firmware.X)
     assert len(np.unique(expected > firmware.threshold)) == 2, "the beats should reach both classes"
     dev.reset_stats()
     results = [dev.infer(x) for x in firmware.X]
@@ -255,9 +259,9 @@ def test_infer_matches_python_reference(firmware: Firmware, dev: hosttool.Device
     assert abs(stats.avg_cycles - cycles.mean()) <= 1
 
 
-def test_hosttool_evaluate_finds_no_mismatch(firmware: Firmware, dev: hosttool.Device) -> None:
-    """hosttool.evaluate (what `pio run -t evaluate` runs) streams the beats: no mismatch, STATS count."""
-    ev = hosttool.evaluate(dev, firmware.X, firmware.y, firmware.model,
+def test_hosttool_evaluate_finds_no_mismatch(firmware: Firmware, dev: client.Device) -> None:
+    """client.evaluate (what `pio run -t evaluate` runs) streams the beats: no mismatch, STATS count."""
+    ev = client.evaluate(dev, firmware.X, firmware.y, firmware.model,
                            decision_threshold=firmware.threshold, progress=False)
     assert ev.n == len(firmware.X) and ev.mismatches == 0
     assert ev.stats.count == len(firmware.X)
@@ -269,7 +273,7 @@ def test_hosttool_evaluate_finds_no_mismatch(firmware: Firmware, dev: hosttool.D
             == firmware.board.ram_bytes)
 
 
-def test_bad_crc_gets_error_1(dev: hosttool.Device) -> None:
+def test_bad_crc_gets_error_1(dev: client.Device) -> None:
     """A frame with a corrupted CRC: ERROR 1 echoing its seq and type; the next INFO works."""
     frame = bytearray(protocol.encode_frame(protocol.INFO, 7))
     frame[-1] ^= 0x40
@@ -278,7 +282,7 @@ def test_bad_crc_gets_error_1(dev: hosttool.Device) -> None:
 
 
 @pytest.mark.parametrize("delta", [-1, 1, None])
-def test_wrong_length_infer_gets_error_6(firmware: Firmware, dev: hosttool.Device, delta: int | None) -> None:
+def test_wrong_length_infer_gets_error_6(firmware: Firmware, dev: client.Device, delta: int | None) -> None:
     """INFER with one sample too few, too many or none: ERROR 6; the next INFO works."""
     n = 0 if delta is None else firmware.X.shape[1] + delta
     reply = _exchange(dev, protocol.encode_frame(protocol.INFER, 0, bytes(n)))
@@ -286,28 +290,28 @@ def test_wrong_length_infer_gets_error_6(firmware: Firmware, dev: hosttool.Devic
     _info_ok(dev)
 
 
-def test_payload_on_info_gets_error_6(dev: hosttool.Device) -> None:
+def test_payload_on_info_gets_error_6(dev: client.Device) -> None:
     """INFO takes no payload: one byte of payload is ERROR 6."""
     _assert_error(_exchange(dev, protocol.encode_frame(protocol.INFO, 0, b"\x00")), protocol.E_PAYLOAD, 0,
                   protocol.INFO)
 
 
 @pytest.mark.parametrize("request_type", [0x00, 0x05, 0x55, 0x81, protocol.ERROR])
-def test_unknown_type_gets_error_3(dev: hosttool.Device, request_type: int) -> None:
+def test_unknown_type_gets_error_3(dev: client.Device, request_type: int) -> None:
     """Unknown request types (including reply and ERROR types) get ERROR 3 naming the type."""
     reply = _exchange(dev, protocol.encode_frame(request_type, 0))
     _assert_error(reply, protocol.E_TYPE, 0, request_type)
     _info_ok(dev)
 
 
-def test_oversized_length_gets_error_2(dev: hosttool.Device) -> None:
+def test_oversized_length_gets_error_2(dev: client.Device) -> None:
     """A size byte above MAX_PAYLOAD right after the preamble: ERROR 2; the next INFO works."""
     reply = _exchange(dev, bytes((protocol.PREAMBLE0, protocol.PREAMBLE1, protocol.MAX_PAYLOAD + 1)))
     _assert_error(reply, protocol.E_LENGTH, 0, 0)
     _info_ok(dev)
 
 
-def test_non_consecutive_seq_gets_error_4(dev: hosttool.Device) -> None:
+def test_non_consecutive_seq_gets_error_4(dev: client.Device) -> None:
     """seq 0, then 5: rejected; the device resynchronises to 5, so 6 is accepted."""
     _info_ok(dev, 0)
     _info_ok(dev, 1)
@@ -337,7 +341,7 @@ def _garbage(seed: int = 2024, n: int = 2000) -> bytes:
     return bytes(data)
 
 
-def test_garbage_then_info_resyncs_without_reset(firmware: Firmware, dev: hosttool.Device) -> None:
+def test_garbage_then_info_resyncs_without_reset(firmware: Firmware, dev: client.Device) -> None:
     """2,000 garbage bytes: one ERROR per rejected frame, then INFO answers; the device did not reset."""
     dev.reset_stats()
     for x in firmware.X[:3]:
@@ -364,7 +368,7 @@ def test_garbage_then_info_resyncs_without_reset(firmware: Firmware, dev: hostto
     assert after.count == before.count and after.max_cycles == before.max_cycles, "the device was reset"
 
 
-def test_half_frame_times_out_with_error_5(firmware: Firmware, dev: hosttool.Device) -> None:
+def test_half_frame_times_out_with_error_5(firmware: Firmware, dev: client.Device) -> None:
     """A frame that stops half way gets ERROR 5 after the inter-byte timeout; then the device answers."""
     n = firmware.X.shape[1]
     full = protocol.encode_frame(protocol.INFER, 0, bytes(firmware.X[0]))
@@ -379,4 +383,4 @@ def test_half_frame_times_out_with_error_5(firmware: Firmware, dev: hosttool.Dev
     reply = _exchange(dev, full)
     assert (reply.type, reply.error) == (protocol.INFER | protocol.REPLY, 0), reply
     result = protocol.decode_infer_reply(reply.payload)
-    assert result.score == models.predict_scores(firmware.model, firmware.X[:1])[0]
+    assert result.score == families.predict_scores(firmware.model, firmware.X[:1])[0]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tinybeat.frontend import params, run
-from tinybeat.frontend.exact import build_driver, compare, run_driver
+from tinybeat.device.frontend_exact import build_driver, compare, run_driver
 from tinybeat.frontend.synth import synthetic_ecg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def test_real_record_excerpt(driver: Path) -> None:
     """Two minutes of MIT-BIH 208 (PVCs, couplets) and 203 (noise, multiform PVCs)."""
     if not (MITDB / "208.dat").is_file():
         pytest.skip(f"raw MIT-BIH records not available at {MITDB}")
-    from tinybeat.records import load_record
+    from tinybeat.recordings.records import load_record
 
     for name in ("208", "203"):
         rec = load_record(MITDB / name)

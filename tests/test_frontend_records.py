@@ -1,4 +1,4 @@
-"""tinybeat.records.load_record: ADC codes, beat annotations, and one-line errors."""
+"""tinybeat.recordings.records.load_record: ADC codes, beat annotations, and one-line errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import wfdb
 
-from tinybeat.records import BEAT_SYMBOLS, RecordError, load_record
+from tinybeat.recordings.records import BEAT_SYMBOLS, RecordError, load_record
 
 ROOT = Path(__file__).resolve().parents[1]
 MITDB = ROOT.parent / "shared" / "data" / "mitdb"

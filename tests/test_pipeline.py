@@ -1,4 +1,4 @@
-"""tinybeat.pipeline end to end on tiny synthetic projects: train, reload, fail safely, fit the board.
+"""tinybeat.pipeline.ensure end to end on tiny synthetic projects: train, reload, fail safely, fit the board.
 
 Every project here is a minimal copy in tmp_path (model/config.yaml, a data CSV
 and the board manifests) trained with a small search, so each training takes a
@@ -19,14 +19,17 @@ import yaml
 
 from projkit import (c_define, header_config, header_csv, kaggle_csv, make_project, parse_c_array,
                      single_threaded, synthetic_table)
-from tinybeat import models
-from tinybeat.automl import FitSpec, fit_integer_models, make_folds
-from tinybeat.boards import MAX_MODEL_FLASH_AVR, load_board, model_budget
-from tinybeat.config import ConfigError, load_config
-from tinybeat.data import DataError, Table
-from tinybeat.pipeline import Paths, ensure_model, fingerprint, load_trained
-from tinybeat.quantize import quantize_inputs
-from tinybeat.train import holdout_split
+from tinybeat.core import families
+from tinybeat.core.search import FitSpec, fit_integer_models, make_folds
+from tinybeat.pipeline.selection import model_budget
+from tinybeat.targets.avr import MAX_MODEL_FLASH as MAX_MODEL_FLASH_AVR
+from tinybeat.targets.boards import load_board
+from tinybeat.pipeline.config import ConfigError, load_config
+from tinybeat.datasets.table import DataError, Table
+from tinybeat.pipeline.artifacts import Paths, load_trained
+from tinybeat.pipeline.ensure import ensure_model, fingerprint
+from tinybeat.core.quantize import quantize_inputs
+from tinybeat.pipeline.tables import holdout_split
 
 MEGA, UNO = "megaatmega2560", "uno"
 OLD_MTIME = 1_000_000_000  # a clearly past mtime: a rewrite would change it
@@ -91,11 +94,11 @@ def check_headers_match_trained(project: Path, board: str = MEGA) -> dict:
     entries = [e for e in trained["front"] if e["name"] == name]
     assert entries, f"header model {name} is not on the saved front"
     entry = entries[0]
-    model = models.from_dict(entry["model"])
+    model = families.from_dict(entry["model"])
     assert int(c_define(header, "TB_MODEL_N_INPUTS")) == trained["n_inputs"]
     n_inputs = int(c_define(golden, "TB_GOLDEN_N_INPUTS"))
     X = parse_c_array(golden, "tb_golden_inputs").reshape(-1, n_inputs).astype(np.uint8)
-    scores = models.predict_scores(model, X)
+    scores = families.predict_scores(model, X)
     np.testing.assert_array_equal(parse_c_array(golden, "tb_golden_scores"), scores)
     threshold = int(entry.get("decision_threshold", 0))
     np.testing.assert_array_equal(parse_c_array(golden, "tb_golden_classes"), (scores > threshold).astype(int))
@@ -343,7 +346,7 @@ def _uint8_task(n_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fit_capturing(monkeypatch: pytest.MonkeyPatch, module, class_name: str, spec: FitSpec,
-                   X: np.ndarray, y: np.ndarray) -> tuple[models.IntModel, object]:
+                   X: np.ndarray, y: np.ndarray) -> tuple[families.IntModel, object]:
     """Run fit_integer_models and also return the float scikit-learn model it fitted."""
     base = getattr(module, class_name)
     fitted = []
@@ -378,7 +381,7 @@ def test_gbt_integer_model_matches_float(monkeypatch: pytest.MonkeyPatch) -> Non
     spec = FitSpec("gbt", (("depth", 3), ("learning_rate", 0.1)), (32,))
     model, clf = _fit_capturing(monkeypatch, sklearn.ensemble, "HistGradientBoostingClassifier", spec, Xtr, ytr)
     float_scores = clf.decision_function(Xte.astype(np.float64))
-    int_scores = models.predict_scores(model, Xte)
+    int_scores = families.predict_scores(model, Xte)
     # every leaf and the bias are rounded to the nearest 1/scale: nothing else may differ
     bound = (model.n_trees + 1) * 0.5 / model.score_scale + 1e-9
     assert np.max(np.abs(int_scores / model.score_scale - float_scores)) <= bound
@@ -395,7 +398,7 @@ def test_rf_integer_model_matches_float(monkeypatch: pytest.MonkeyPatch) -> None
     spec = FitSpec("rf", (("depth", 5),), (16,))
     model, clf = _fit_capturing(monkeypatch, sklearn.ensemble, "RandomForestClassifier", spec, Xtr, ytr)
     float_scores = clf.predict_proba(Xte.astype(np.float64))[:, 1] - 0.5
-    int_scores = models.predict_scores(model, Xte)
+    int_scores = families.predict_scores(model, Xte)
     per_tree_scale = model.score_scale / model.n_trees
     assert np.max(np.abs(int_scores / model.score_scale - float_scores)) <= 0.5 / per_tree_scale + 1e-9
     agree, dauc = _agreement(yte, float_scores, int_scores)
@@ -417,7 +420,7 @@ def test_linear_integer_model_matches_float(monkeypatch: pytest.MonkeyPatch) -> 
     spec = FitSpec("linear", (("C", 1.0),))
     model, clf = _fit_capturing(monkeypatch, sklearn.linear_model, "LogisticRegression", spec, Xtr, ytr)
     float_scores = clf.decision_function(Xte / 255.0)
-    int_scores = models.predict_scores(model, Xte)
+    int_scores = families.predict_scores(model, Xte)
     s = 1.0 / model.score_scale
     bound = s / 2 * (Xte.astype(np.float64).sum(axis=1) + 1) + 1e-9
     assert np.all(np.abs(int_scores * s - float_scores) <= bound)
@@ -441,7 +444,7 @@ def test_mlp_integer_model_matches_float(monkeypatch: pytest.MonkeyPatch) -> Non
     model, clf = _fit_capturing(monkeypatch, sklearn.neural_network, "MLPClassifier", spec, Xtr, ytr)
     proba = np.clip(clf.predict_proba(Xte / 255.0)[:, 1], 1e-12, 1 - 1e-12)
     float_scores = np.log(proba / (1 - proba))
-    int_scores = models.predict_scores(model, Xte)
+    int_scores = families.predict_scores(model, Xte)
     agree, dauc = _agreement(yte, float_scores, int_scores)
     assert agree >= 0.97 and dauc < 0.01, (agree, dauc)
     # and the score scale really maps back to the logit (not just its sign)

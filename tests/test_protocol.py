@@ -1,4 +1,4 @@
-"""tinybeat.protocol: CRC, framing, the parser (round trips, corruption, resync), the
+"""tinybeat.device.protocol: CRC, framing, the parser (round trips, corruption, resync), the
 sequence rule, payload codecs, and a byte-for-byte cross-check against lib/tbproto (C)."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
-    from tinybeat import protocol as tp
+    from tinybeat.device import protocol as tp
 except ImportError:  # not installed (pip install -e .): use the source tree
     sys.path.insert(0, str(ROOT / "python"))
-    from tinybeat import protocol as tp
+    from tinybeat.device import protocol as tp
 
 ALL_TYPES = [tp.INFO, tp.INFER, tp.STATS, tp.RESET_STATS,
              tp.INFO | tp.REPLY, tp.INFER | tp.REPLY, tp.STATS | tp.REPLY, tp.RESET_STATS | tp.REPLY,

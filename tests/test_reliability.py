@@ -23,10 +23,11 @@ import yaml
 
 from projkit import ROOT, header_config, header_csv, kaggle_csv, make_project, pio_project, synthetic_table
 from tinybeat import cli
-from tinybeat.config import ConfigError, load_config
-from tinybeat.data import DataError
-from tinybeat.pipeline import Paths, ensure_model, load_trained
-from tinybeat.vboard import vboard_path
+from tinybeat.pipeline.config import ConfigError, load_config
+from tinybeat.datasets.table import DataError
+from tinybeat.pipeline.artifacts import Paths, load_trained
+from tinybeat.pipeline.ensure import ensure_model
+from tinybeat.device.vboard import vboard_path
 
 MEGA = "megaatmega2560"
 PIO = ROOT / ".venv" / "bin" / "pio"
@@ -113,7 +114,7 @@ def test_no_fit_after_budget_change_touches_nothing(trained: Path) -> None:
 
 def test_too_many_inputs_rejected_before_training(trained: Path) -> None:
     """200 samples a row: one line naming the protocol limit read from tbproto.h, before any fitting."""
-    from tinybeat.checks import protocol_max_payload
+    from tinybeat.pipeline.checks import protocol_max_payload
 
     limit = protocol_max_payload(ROOT)
     X, y, g = synthetic_table(n_rows=120, n_features=limit + 8)
@@ -124,7 +125,7 @@ def test_too_many_inputs_rejected_before_training(trained: Path) -> None:
 
 def test_protocol_limit_follows_the_header(tmp_path: Path) -> None:
     """The limit is parsed from lib/tbproto/tbproto.h, so raising TBP_MAX_PAYLOAD raises it."""
-    from tinybeat.checks import check_n_inputs, protocol_max_payload
+    from tinybeat.pipeline.checks import check_n_inputs, protocol_max_payload
 
     header = tmp_path / "lib" / "tbproto" / "tbproto.h"
     header.parent.mkdir(parents=True)
@@ -205,12 +206,12 @@ def test_config_error_from_cli_is_one_line(trained: Path) -> None:
 # ---- 8. a budget change reselects without retraining ---------------------------------------------------
 
 def test_budget_change_reselects_without_training(trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tinybeat.train
+    import tinybeat.pipeline.train
 
     def no_training(*args, **kwargs):
         raise AssertionError("a budget change retrained")
 
-    monkeypatch.setattr(tinybeat.train, "train", no_training)
+    monkeypatch.setattr(tinybeat.pipeline.train, "train", no_training)
     before = load_trained(Paths(trained))
     cheapest = min(e["cycles"] for e in before["front"])
     set_config(trained, budget={"max_cycles": cheapest})
@@ -233,7 +234,7 @@ def test_training_uses_one_openmp_thread(tmp_path: Path, monkeypatch: pytest.Mon
     import sklearn.ensemble  # noqa: F401  (load libgomp so the outer limit applies)
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    import tinybeat.automl as automl
+    import tinybeat.core.search as automl
 
     seen: list[int] = []
     real = automl.fit_integer_models
@@ -267,7 +268,7 @@ def test_report_out_of_step_with_model_is_caught(trained: Path, monkeypatch: pyt
 
 def test_trained_json_is_written_last(trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Writes go report files first, model last (so a kill never leaves a new model with an old report)."""
-    import tinybeat.atomic as atomic
+    import tinybeat.util.atomic as atomic
 
     order: list[str] = []
     real = atomic.write_bytes_atomic
@@ -277,9 +278,9 @@ def test_trained_json_is_written_last(trained: Path, monkeypatch: pytest.MonkeyP
         return real(path, data)
 
     monkeypatch.setattr(atomic, "write_bytes_atomic", record)
-    import tinybeat.report
+    import tinybeat.pipeline.report
 
-    monkeypatch.setattr(tinybeat.report, "write_bytes_atomic", record)
+    monkeypatch.setattr(tinybeat.pipeline.report, "write_bytes_atomic", record)
     ensure_model(trained, MEGA, force_train=True, log=quiet)
     model_files = [n for n in order if n in ("roc.png", "pareto.png", "report.md", "report.json", "trained.json")]
     assert model_files[-1] == "trained.json" and len(model_files) == 5, order
@@ -295,7 +296,7 @@ def test_directory_as_data_file_is_named_a_directory(trained: Path) -> None:
 
 def test_header_row_under_auto_gives_a_short_hint(tmp_path: Path) -> None:
     """A Kaggle-like file with a header row: a short message that suggests format: kaggle."""
-    from tinybeat.data import load_csv
+    from tinybeat.datasets.table import load_csv
 
     X, y, _ = synthetic_table(n_rows=20, n_features=187)
     text = ",".join(f"c{j}" for j in range(188)) + "\n" + kaggle_csv(X, y)
@@ -324,10 +325,10 @@ def test_candidate_scores_are_rounded(trained: Path) -> None:
 # ---- predict ----------------------------------------------------------------------------------------------
 
 def test_predict_matches_the_integer_reference(trained: Path, tmp_path: Path, capsys) -> None:
-    from tinybeat import models
-    from tinybeat.pipeline import select_for_board
-    from tinybeat.boards import load_board
-    from tinybeat.quantize import quantize_inputs
+    from tinybeat.core import families
+    from tinybeat.pipeline.selection import select_for_board
+    from tinybeat.targets.boards import load_board
+    from tinybeat.core.quantize import quantize_inputs
 
     X, y, g = synthetic_table(n_rows=40, seed=9)
     beats = tmp_path / "beats.csv"
@@ -337,7 +338,7 @@ def test_predict_matches_the_integer_reference(trained: Path, tmp_path: Path, ca
     rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
     cfg = load_config(Paths(trained).config)
     entry = select_for_board(load_trained(Paths(trained)), load_board(trained, MEGA), cfg)
-    expected = models.predict_scores(models.from_dict(entry["model"]), quantize_inputs(X))
+    expected = families.predict_scores(families.from_dict(entry["model"]), quantize_inputs(X))
     assert [int(r[2]) for r in rows] == expected.tolist()
     assert [int(r[1]) for r in rows] == (expected > entry["decision_threshold"]).astype(int).tolist()
     assert [int(r[3]) for r in rows] == y.tolist()
@@ -473,10 +474,10 @@ def test_evaluate_silent_port_fails_in_seconds(built: Path) -> None:
 def test_flooded_requests_never_wedge_the_board(built: Path) -> None:
     """500 INFO requests without waiting: the board keeps answering (replies may be lost: the documented
     rule is one request at a time), and a normal request afterwards gets a correct reply."""
-    from tinybeat import protocol
-    from tinybeat.boards import load_board
-    from tinybeat.hosttool import Device
-    from tinybeat.vboard import VirtualBoard
+    from tinybeat.device import protocol
+    from tinybeat.targets.boards import load_board
+    from tinybeat.device.client import Device
+    from tinybeat.device.vboard import VirtualBoard
 
     elf = built / ".pio" / "build" / MEGA / "firmware.elf"
     with VirtualBoard(ROOT, elf, load_board(ROOT, MEGA)) as vb, Device(vb.port) as dev:
@@ -511,10 +512,10 @@ def test_second_build_of_a_fresh_clone_compiles_nothing(tmp_path: Path) -> None:
 @needs_pio
 def test_host_program_reads_the_training_csv(built: Path, tmp_path: Path) -> None:
     """`program --csv` quantizes training-format rows exactly as Python does and agrees with predict."""
-    from tinybeat import models
-    from tinybeat.boards import load_board
-    from tinybeat.pipeline import select_for_board
-    from tinybeat.quantize import quantize_inputs
+    from tinybeat.core import families
+    from tinybeat.targets.boards import load_board
+    from tinybeat.pipeline.selection import select_for_board
+    from tinybeat.core.quantize import quantize_inputs
 
     run, _ = pio(built, "run", "-e", "native", timeout=600)
     assert run.returncode == 0, run.stdout[-2000:]
@@ -527,7 +528,7 @@ def test_host_program_reads_the_training_csv(built: Path, tmp_path: Path) -> Non
     assert out.returncode == 0, out.stderr
     got = [tuple(int(v) for v in line.split()) for line in out.stdout.splitlines()]
     entry = select_for_board(load_trained(Paths(built)), load_board(built, MEGA), load_config(Paths(built).config))
-    scores = models.predict_scores(models.from_dict(entry["model"]), quantize_inputs(X))
+    scores = families.predict_scores(families.from_dict(entry["model"]), quantize_inputs(X))
     assert got == [(int(s > entry["decision_threshold"]), int(s)) for s in scores]
     bad = subprocess.run([str(program), "--csv"], input="0.1,0.2\n", capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("stdin: line 1: expected 187 values"), bad.stderr
@@ -537,8 +538,8 @@ def test_host_program_reads_the_training_csv(built: Path, tmp_path: Path) -> Non
 @needs_vboard
 def test_predict_on_the_board_matches_the_pc(built: Path, tmp_path: Path) -> None:
     """`tinybeat predict --port` (the simulated board's pty) gives the PC path's classes and scores."""
-    from tinybeat.boards import load_board
-    from tinybeat.vboard import VirtualBoard
+    from tinybeat.targets.boards import load_board
+    from tinybeat.device.vboard import VirtualBoard
 
     X, y, _ = synthetic_table(n_rows=12, n_features=187, seed=12)
     beats = tmp_path / "beats.csv"
@@ -555,8 +556,8 @@ def test_predict_on_the_board_matches_the_pc(built: Path, tmp_path: Path) -> Non
 def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
     """The feasibility check's costs (from structure alone) are exactly those of the fitted candidates,
     for every family."""
-    from tinybeat.automl import default_grid
-    from tinybeat.checks import grid_costs
+    from tinybeat.core.search import default_grid
+    from tinybeat.pipeline.checks import grid_costs
 
     X, y, g = synthetic_table()
     config = header_config(search={"families": ["gbt", "rf", "mlp", "linear"]})

@@ -3,7 +3,7 @@
 The firmware is built from the saved model (tests/streamkit.py) and run on
 avr-vboard. Signals go in through the simulated ADC pin (--adc-file) or as
 SAMPLES frames; every beat the board reports must equal the Python reference
-(tinybeat.frontend.run + models.predict_scores) in position, RR fields,
+(tinybeat.frontend.run + families.predict_scores) in position, RR fields,
 features, inputs checksum, score and class, with no missed sample interrupt.
 """
 
@@ -20,9 +20,12 @@ import pytest
 
 import streamkit
 from projkit import ROOT
-from tinybeat import analog, models, protocol, stream
-from tinybeat.boards import load_board
-from tinybeat.vboard import vboard_path
+from tinybeat.frontend import analog
+from tinybeat.core import families
+from tinybeat.device import protocol
+from tinybeat.device import stream
+from tinybeat.targets.boards import load_board
+from tinybeat.device.vboard import vboard_path
 
 VBOARD = vboard_path(ROOT)
 MITDB = ROOT.parent / "shared" / "data" / "mitdb"
@@ -39,7 +42,7 @@ class Fw:
         self.elf = elf
         self.board = load_board(ROOT, "megaatmega2560")
         self.trained, self.entry = streamkit.saved_model_entry("megaatmega2560")
-        self.model = models.from_dict(self.entry["model"])
+        self.model = families.from_dict(self.entry["model"])
         self.threshold = int(self.entry["decision_threshold"])
 
     def reference(self, sig: stream.Signal, total: int) -> stream.Reference:
@@ -348,7 +351,7 @@ def test_unsupported_sample_rate_is_one_line(fw: Fw, tmp_path: Path, capsys) -> 
 
 def test_port_path_over_a_pty(fw: Fw, tmp_path: Path, capsys) -> None:
     """`tinybeat stream --port`: the real-board path (pyserial, SAMPLES frames) against the vboard's pty."""
-    from tinybeat.vboard import VirtualBoard
+    from tinybeat.device.vboard import VirtualBoard
 
     found = _excerpt()
     if found is None:

@@ -2,7 +2,7 @@
 
 A tiny test firmware (tests/data/adc_sweep.c) converts ADC0 every 1 ms and
 writes each code and PINB to UART0; the vboard plays a pin-voltage sweep at
-1 kHz. simavr's conversion must equal tinybeat.analog.adc_code for every mV
+1 kHz. simavr's conversion must equal tinybeat.frontend.analog.adc_code for every mV
 from 0 to 5000, which is what the stream tests' Python reference assumes.
 """
 
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from projkit import ROOT
-from tinybeat import analog
-from tinybeat.vboard import vboard_path
+from tinybeat.frontend import analog
+from tinybeat.device.vboard import vboard_path
 
 VBOARD = vboard_path(ROOT)
 pytestmark = [

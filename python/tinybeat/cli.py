@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
-from .config import ConfigError
-from .data import DataError
+from tinybeat import __version__
+from tinybeat.pipeline.config import ConfigError
+from tinybeat.datasets.table import DataError
 
 EXAMPLES = """\
 examples:
@@ -41,7 +41,7 @@ def _log(args):
 
 
 def cmd_train(args) -> int:
-    from .pipeline import ensure_model
+    from tinybeat.pipeline.ensure import ensure_model
 
     ensure_model(_project(args), args.board, force_train=args.force, log=_log(args))
     return 0
@@ -50,7 +50,7 @@ def cmd_train(args) -> int:
 def cmd_dataset(args) -> int:
     import json
 
-    from .dataset import build_dataset
+    from tinybeat.recordings.labelled import build_dataset
 
     manifest = build_dataset(Path(args.mitdb), Path(args.out), progress=not args.quiet and sys.stderr.isatty())
     det = manifest["detection"]
@@ -65,26 +65,26 @@ def cmd_dataset(args) -> int:
 
 
 def cmd_stream(args) -> int:
-    from .stream import stream_main
+    from tinybeat.device.stream import stream_main
 
     return stream_main(args)
 
 
 def cmd_evaluate(args) -> int:
-    from .hosttool import evaluate_main
+    from tinybeat.device.client import evaluate_main
 
     return evaluate_main(args)
 
 
 def cmd_predict(args) -> int:
-    from .predict import predict_main
+    from tinybeat.device.predict import predict_main
 
     return predict_main(args)
 
 
 def cmd_simulate(args) -> int:
-    from .boards import load_board
-    from .vboard import simulate
+    from tinybeat.targets.boards import load_board
+    from tinybeat.device.vboard import simulate
 
     project = _project(args)
     return simulate(project, Path(args.elf), load_board(project, args.board), seconds=args.seconds)
@@ -92,12 +92,13 @@ def cmd_simulate(args) -> int:
 
 def cmd_beat(args) -> int:
     """Print test-split beats as text lines for the SerialClassifier sketch (Serial Monitor, simulate)."""
-    from . import models
-    from .boards import load_board
-    from .config import load_config
-    from .pipeline import Paths, load_trained, select_for_board
-    from .quantize import quantize_inputs
-    from .train import load_tables
+    from tinybeat.core import families
+    from tinybeat.targets.boards import load_board
+    from tinybeat.pipeline.config import load_config
+    from tinybeat.pipeline.artifacts import Paths, load_trained
+    from tinybeat.pipeline.selection import select_for_board
+    from tinybeat.core.quantize import quantize_inputs
+    from tinybeat.pipeline.tables import load_tables
 
     paths = Paths(_project(args))
     cfg = load_config(paths.config)
@@ -111,7 +112,7 @@ def cmd_beat(args) -> int:
         print(f"error: --index must be 0..{len(test.y) - 1} and --count at least 1", file=sys.stderr)
         return 2
     X = quantize_inputs(test.X[args.index:args.index + args.count], cfg.data.input_range)
-    scores = models.predict_scores(models.from_dict(entry["model"]), X)
+    scores = families.predict_scores(families.from_dict(entry["model"]), X)
     for k, (row, score) in enumerate(zip(X, scores)):
         verdict = "ABNORMAL" if score > int(entry["decision_threshold"]) else "normal"
         print(f"test beat {args.index + k}: label {int(test.y[args.index + k])}, reference {verdict} "
@@ -217,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "quiet", False):
         os.environ["TQDM_DISABLE"] = "1"
-    from .hosttool import DeviceError
-    from .records import RecordError
+    from tinybeat.device.client import DeviceError
+    from tinybeat.recordings.records import RecordError
 
     errors: tuple[type[BaseException], ...] = (DataError, ConfigError, DeviceError, RecordError, OSError)
     try:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import params
-from .beats import BeatBuilder, Emitted
-from .detector import detect
-from .filters import chain, resample
-from .signal import segments
+from tinybeat.frontend import params
+from tinybeat.frontend.beats import BeatBuilder, Emitted
+from tinybeat.frontend.detector import detect
+from tinybeat.frontend.filters import chain, resample
+from tinybeat.frontend.signal import segments
 
 __all__ = ["run", "FrontendResult", "params"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import params as P
+from tinybeat.frontend import params as P
 
 
 def _sat8(v: int) -> int:

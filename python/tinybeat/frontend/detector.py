@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import params as P
-from .beats import BeatBuilder
-from .filters import Chain
+from tinybeat.frontend import params as P
+from tinybeat.frontend.beats import BeatBuilder
+from tinybeat.frontend.filters import Chain
 
 
 def candidates(mwi: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import params as P
+from tinybeat.frontend import params as P
 
 WARM = 64  # prepended copies of the first value: longer than every filter's memory
 

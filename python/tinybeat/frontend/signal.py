@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import params as P
+from tinybeat.frontend import params as P
 
 
 def segments(adc: np.ndarray, fs: int, lead_off: np.ndarray | None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analog import adc_code, ecg_to_pin_mv
+from tinybeat.frontend.analog import adc_code, ecg_to_pin_mv
 
 
 def synthetic_ecg(fs: int, seconds: float, bpm: float = 72.0, seed: int = 0, noise_mv: float = 0.02,

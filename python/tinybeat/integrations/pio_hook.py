@@ -1,0 +1,171 @@
+"""The PlatformIO `pre:` hook's logic (extra_scripts/model_hook.py stays a thin shim).
+
+Before compilation it reloads (or retrains, when data, config or pipeline
+changed) the model for the env's board and writes include/tinybeat_model.h
+only if its bytes change. It adds the custom targets `train`, `evaluate`,
+`stream` (`pio run -t stream`: replay the record named by the env option
+`custom_stream_record`, default the excerpt in data/records/, through the
+simulated board's ADC, or through `upload_port` as SAMPLES frames) and
+`simulate` (the firmware on the simulated board, its serial port in the
+terminal). For an env with `custom_sketch = <folder>` it builds that sketch
+folder instead of src/ (the Arduino examples).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from tinybeat.pipeline.config import ConfigError
+from tinybeat.datasets.table import DataError
+
+MODEL_BOARD_OPTION = "custom_model_board"  # native env: whose budget the model follows
+STREAM_RECORD_OPTION = "custom_stream_record"  # WFDB record for `pio run -t stream`
+SKETCH_OPTION = "custom_sketch"  # an Arduino sketch folder to build instead of src/
+
+
+def select_sketch(env) -> None:
+    """Build the folder named by `custom_sketch` (relative to the project) as the env's sources.
+
+    PlatformIO converts the folder's .ino files to C++ as it does for src/.
+    A missing folder stops the build with one line naming the option.
+    """
+    sketch = env.GetProjectOption(SKETCH_OPTION, "")
+    if not sketch:
+        return
+    folder = (Path(env["PROJECT_DIR"]) / sketch).resolve()
+    if not folder.is_dir():
+        sys.stderr.write(f"\nError: platformio.ini [env:{env['PIOENV']}] {SKETCH_OPTION} = {sketch}: "
+                         f"no such folder ({folder})\n\n")
+        env.Exit(1)
+    env.Replace(PROJECT_SRC_DIR=str(folder))
+
+
+def board_for_env(env) -> str:
+    explicit = env.GetProjectOption(MODEL_BOARD_OPTION, "")
+    if explicit:
+        return explicit
+    if "BOARD" in env:
+        return env.subst("$BOARD")
+    raise ConfigError(
+        f"env '{env['PIOENV']}' has no board: set `{MODEL_BOARD_OPTION} = <board id>` so the model "
+        "follows that board's budget"
+    )
+
+
+_BUILD_LOCK = None  # held (open file with an flock) for the life of this SCons process
+
+
+def lock_build_dir(env) -> None:
+    """Refuse a second concurrent build of the same env in this project (they corrupt .pio/build)."""
+    import fcntl
+
+    global _BUILD_LOCK
+    build_dir = Path(env.subst("$BUILD_DIR"))
+    build_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(build_dir / ".tinybeat-build.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        sys.stderr.write(f"\nError: another `pio run` or `pio test` is building env '{env['PIOENV']}' in this "
+                         "project right now; wait for it to finish, then run this again.\n\n")
+        env.Exit(1)
+    _BUILD_LOCK = fh
+
+
+def refresh_project_checksum(env) -> None:
+    """Record the project structure as it is now that the generated headers exist.
+
+    PlatformIO hashes the file names under include/ before this hook runs and
+    wipes .pio/build when the hash changes. On a fresh clone the generated
+    headers appear during the first build, so without this the second build
+    would recompile everything.
+    """
+    try:
+        from platformio.project.config import ProjectConfig
+        from platformio.project.helpers import compute_project_checksum
+    except ImportError:  # not inside PlatformIO
+        return
+    path = Path(env.subst("$PROJECT_BUILD_DIR")) / "project.checksum"
+    if not path.is_file():
+        return
+    checksum = compute_project_checksum(ProjectConfig.get_instance(env.subst("$PROJECT_CONFIG")))
+    if path.read_text(encoding="utf8") != checksum:
+        path.write_text(checksum, encoding="utf8")
+
+
+def run(env, targets: list[str]) -> None:
+    t0 = time.monotonic()
+    from tinybeat.pipeline.ensure import ensure_model
+    from tinybeat.device.upload import pre_upload
+
+    project = Path(env["PROJECT_DIR"])
+    select_sketch(env)
+    if {"envdump", "idedata"} & set(targets):
+        return
+    if os.name == "posix":
+        lock_build_dir(env)
+    if {"clean", "cleanall", "fullclean"} & set(targets):
+        return
+    env.AddPreAction("upload", env.VerboseAction(pre_upload, "Checking the upload port..."))
+    try:
+        result = ensure_model(project, board_for_env(env), force_train="train" in targets)
+        if result["headers_changed"]:
+            refresh_project_checksum(env)
+        print(f"tinybeat: pre-build step took {time.monotonic() - t0:.2f} s")
+    except (DataError, ConfigError, OSError) as exc:
+        sys.stderr.write(f"\nError: {exc}\nThe previous model and header are unchanged.\n\n")
+        env.Exit(1)
+
+    python = env.subst("$PYTHONEXE")
+    env.AddCustomTarget(
+        name="train", dependencies=None,
+        actions=[env.VerboseAction(lambda target, source, env: None,
+                                   "The model was retrained before this build: see model/report.md")],
+        title="Train", description="Retrain the model from data/ and model/config.yaml",
+    )
+    evaluate_cmd = [
+        python, "-m", "tinybeat", "evaluate", "--project", str(project),
+        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
+        "--board", board_for_env(env),
+    ]
+    port = env.GetProjectOption("upload_port", "") or ""
+    if port:
+        evaluate_cmd += ["--port", port]
+    env.AddCustomTarget(
+        name="evaluate", dependencies="$BUILD_DIR/firmware.elf",
+        actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in evaluate_cmd)],
+        title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
+        always_build=True,
+    )
+    stream_cmd = [
+        python, "-m", "tinybeat", "stream", "--project", str(project),
+        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
+        "--board", board_for_env(env),
+    ]
+    record = env.GetProjectOption(STREAM_RECORD_OPTION, "") or ""
+    if record:
+        stream_cmd.insert(4, record if os.path.isabs(record) else str(project / record))
+    if port:
+        stream_cmd += ["--port", port]
+    env.AddCustomTarget(
+        name="stream", dependencies="$BUILD_DIR/firmware.elf",
+        actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in stream_cmd)],
+        title="Stream", description="Replay an ECG record through the board's ADC (simulated) beat by beat "
+                                    "and compare with the Python reference",
+        always_build=True,
+    )
+    if env.subst("$PIOPLATFORM") == "atmelavr":
+        simulate_cmd = [python, "-m", "tinybeat", "simulate", "--project", str(project),
+                        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
+                        "--board", board_for_env(env)]
+        env.AddCustomTarget(
+            name="simulate", dependencies="$BUILD_DIR/firmware.elf",
+            actions=[env.VerboseAction(f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in simulate_cmd),
+                                       "Starting the simulated board")],
+            title="Simulate", description="Run the firmware on the simulated board, its serial port in this terminal",
+            always_build=True,
+        )

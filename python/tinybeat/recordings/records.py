@@ -1,0 +1,127 @@
+"""Read one WFDB record as the board would see it: 10-bit ADC codes plus reference beats.
+
+``load_record("../shared/data/mitdb/100")`` reads ``100.hea``, ``100.dat`` and,
+when present, ``100.atr``; picks lead MLII by name (else the first signal, e.g.
+V5 for MIT-BIH 102 and 104); turns the digitised samples into the ADC codes of
+the AVR through the shared analog model (``tinybeat.frontend.analog``:
+``adc_code(ecg_to_pin_mv(adu, adc_gain, baseline))``); keeps only the BEAT
+annotations (``BEAT_SYMBOLS``) and the ventricular flutter/fibrillation episodes
+(``[`` ... ``]`` marks) that ANSI/AAMI EC57 excludes from beat-by-beat scoring.
+
+Every problem raises :class:`RecordError` (a ``ValueError``) with one line
+naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+with warnings.catch_warnings():  # wfdb 4.3.1 uses set_index(inplace=True), deprecated by pandas
+    warnings.filterwarnings("ignore", message="The inplace keyword", category=Warning)
+    import wfdb
+
+from tinybeat.frontend.analog import adc_code, ecg_to_pin_mv
+
+# WFDB beat annotation codes (wfdb's ann_label_table, "is beat"); everything else is a
+# rhythm, noise or comment mark.
+BEAT_SYMBOLS = ("N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e", "j", "n", "E", "/", "f", "Q", "?")
+PREFERRED_LEAD = "MLII"
+FS_MIN, FS_MAX = 125, 360
+
+
+class RecordError(ValueError):
+    """A WFDB record that cannot be used; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record as ADC codes.
+
+    name: record name (file stem); fs: sampling rate in Hz (int);
+    lead: name of the signal used; adc: uint16 (n,) 10-bit codes;
+    ann_samples: int64 (k,) sample index of each reference beat, or None without .atr;
+    ann_symbols: str (k,) their WFDB symbols, or None;
+    vf_intervals: int64 (m, 2) [start, end] sample of each ventricular flutter /
+    fibrillation episode (``[`` to ``]``, an open ``[`` runs to the end), or None.
+    """
+
+    name: str
+    fs: int
+    lead: str
+    adc: np.ndarray
+    ann_samples: np.ndarray | None
+    ann_symbols: np.ndarray | None
+    vf_intervals: np.ndarray | None
+
+
+def _vf_intervals(samples: np.ndarray, symbols: np.ndarray, n: int) -> np.ndarray:
+    """[start, end] pairs of the ``[``/``]`` episodes (an unclosed one ends at n - 1)."""
+    out: list[tuple[int, int]] = []
+    start: int | None = None
+    for s, sym in zip(samples.tolist(), symbols.tolist()):
+        if sym == "[" and start is None:
+            start = s
+        elif sym == "]" and start is not None:
+            out.append((start, s))
+            start = None
+    if start is not None:
+        out.append((start, n - 1))
+    return np.asarray(out, dtype=np.int64).reshape(-1, 2)
+
+
+def load_record(path: str | Path) -> Record:
+    """Load ``path`` (without extension) as a :class:`Record`; raise :class:`RecordError`."""
+    path = Path(path)
+    hea = path.with_name(path.name + ".hea")
+    if not hea.is_file():
+        raise RecordError(f"{hea}: header file missing")
+    try:
+        header = wfdb.rdheader(str(path))
+    except Exception as exc:  # wfdb raises many types for a malformed header
+        raise RecordError(f"{hea}: unreadable header ({exc})") from None
+    fs = header.fs
+    if fs is None or not (FS_MIN <= float(fs) <= FS_MAX) or float(fs) != int(fs):
+        raise RecordError(f"{hea}: sampling rate {fs} Hz is not a whole number in {FS_MIN}..{FS_MAX}")
+    fs = int(fs)
+    names = list(header.sig_name or [])
+    if not names:
+        raise RecordError(f"{hea}: no signals")
+    lead = PREFERRED_LEAD if PREFERRED_LEAD in names else names[0]
+    index = names.index(lead)
+    dat = path.with_name(header.file_name[index]) if header.file_name else path.with_suffix(".dat")
+    if not dat.is_file():
+        raise RecordError(f"{dat}: signal file missing")
+    sig_len = header.sig_len
+    if not sig_len:
+        raise RecordError(f"{hea}: signal length missing or zero")
+    try:
+        rec = wfdb.rdrecord(str(path), channels=[index], physical=False)
+        adu = rec.d_signal[:, 0]
+    except Exception as exc:
+        raise RecordError(f"{dat}: unreadable or truncated signal ({type(exc).__name__}: {exc})") from None
+    if len(adu) != sig_len:
+        raise RecordError(f"{dat}: truncated: {len(adu)} samples, header says {sig_len}")
+    gain = float(header.adc_gain[index])
+    if not gain > 0:
+        raise RecordError(f"{hea}: signal {lead} has ADC gain {gain}")
+    adc = adc_code(ecg_to_pin_mv(adu, gain, int(header.baseline[index])))
+
+    ann_samples = ann_symbols = vf = None
+    atr = path.with_name(path.name + ".atr")
+    if atr.is_file():
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The inplace keyword", category=Warning)
+                ann = wfdb.rdann(str(path), "atr")
+        except Exception as exc:
+            raise RecordError(f"{atr}: unreadable annotations ({type(exc).__name__}: {exc})") from None
+        samples = np.asarray(ann.sample, dtype=np.int64)
+        symbols = np.asarray(ann.symbol, dtype=str)
+        is_beat = np.isin(symbols, BEAT_SYMBOLS)
+        ann_samples, ann_symbols = samples[is_beat], symbols[is_beat]
+        vf = _vf_intervals(samples, symbols, len(adc))
+    return Record(path.name, fs, lead, adc, ann_samples, ann_symbols, vf)
