@@ -19,7 +19,7 @@ from projkit import ROOT
 PIO = ROOT / ".venv" / "bin" / "pio"
 
 
-def saved_model_entry(board_id: str) -> tuple[dict, dict]:
+def saved_model_entry(board_id: str):
     """(trained, entry): model/trained.json and the entry pipeline.select_for_board picks for the board."""
     from tinybeat.targets.boards import load_board
     from tinybeat.pipeline.config import load_config

@@ -74,7 +74,7 @@ def sketch(project: Path, tmp_path_factory: pytest.TempPathFactory) -> Sketch:
     paths = Paths(project)
     board = load_board(project, "megaatmega2560")
     entry = select_for_board(load_trained(paths), board, load_config(paths.config))
-    return Sketch(project, elf, board, families.from_dict(entry["model"]), int(entry.get("decision_threshold", 0)))
+    return Sketch(project, elf, board, entry.model, entry.decision_threshold)
 
 
 def test_sketch_is_an_arduino_build(sketch: Sketch) -> None:
@@ -178,7 +178,7 @@ def test_heart_monitor_matches_reference(project: Path, env_name: str, tmp_path:
     board = load_board(project, "uno" if env_name.startswith("uno") else "megaatmega2560")
     paths = Paths(project)
     entry = select_for_board(load_trained(paths), board, load_config(paths.config))
-    model, threshold = families.from_dict(entry["model"]), int(entry.get("decision_threshold", 0))
+    model, threshold = entry.model, entry.decision_threshold
 
     sig = stream.load_signal(record, 0, 30, lead_off_s=(15, 18))
     adc = tmp_path / "adc.bin"
@@ -189,7 +189,7 @@ def test_heart_monitor_matches_reference(project: Path, env_name: str, tmp_path:
     assert out.returncode == 0, out.stderr[-2000:]
     lines = [ln.strip() for ln in out.stdout.splitlines()]
     beats = [m for m in (BEAT_RE.match(ln) for ln in lines) if m]
-    n_inputs = int(c_define((project / "include" / "tinybeat_model.h").read_text(), "TB_MODEL_N_INPUTS"))
+    n_inputs = int(c_define((elf.parent / "tinybeat" / "tinybeat_model.h").read_text(), "TB_MODEL_N_INPUTS"))
     # the board also saw the vboard's 3-s tail (the last sample held): the reference gets it too,
     # and the board must report every beat the reference emits within the recording, in order
     codes, lead_off = stream.board_samples(sig, sig.n + 3 * sig.fs)

@@ -67,7 +67,7 @@ class Firmware:
     project: Path
     elf: Path            # a private copy: later builds in the project cannot swap it under the tests
     board: Board
-    header: str          # text of include/tinybeat_model.h the firmware was built with
+    header: str          # text of the env's generated tinybeat_model.h the firmware was built with
     model: families.IntModel
     threshold: int
     X: np.ndarray        # uint8 (N_BEATS, n_inputs) test beats
@@ -82,7 +82,7 @@ def _main_model_state() -> str | None:
         trained = load_trained(paths)
         if trained is None:
             return "the project has no trained model"
-        if fingerprint(paths, load_config(paths.config)) != trained["fingerprint"]:
+        if fingerprint(paths, load_config(paths.config)) != trained.fingerprint:
             return "the project's model is stale (sources, config or data changed)"
     except Exception as exc:  # a half-edited config or package: do not build there
         return f"the project's model cannot be checked ({exc})"
@@ -136,17 +136,17 @@ def firmware(tmp_path_factory: pytest.TempPathFactory) -> Firmware:
     assert run.returncode == 0, f"pio run failed in {project}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     elf = tmp_path_factory.mktemp("elf") / "firmware.elf"
     shutil.copy2(project / ".pio" / "build" / ENV / "firmware.elf", elf)
-    header = (project / "include" / "tinybeat_model.h").read_text()
+    header = (project / ".pio" / "build" / ENV / "tinybeat" / "tinybeat_model.h").read_text()
 
     paths = Paths(project)
     cfg = load_config(paths.config)
     board = load_board(project, ENV)
     entry = select_for_board(load_trained(paths), board, cfg)  # as client.evaluate_main picks it
-    model = families.from_dict(entry["model"])
-    assert json.loads(c_define(header, "TB_MODEL_NAME")) == entry["name"], \
+    model = entry.model
+    assert json.loads(c_define(header, "TB_MODEL_NAME")) == entry.name, \
         "the header and model/trained.json disagree (was the model retrained meanwhile?)"
     X, y = _test_beats(project, N_BEATS)
-    return Firmware(project, elf, board, header, model, int(entry.get("decision_threshold", 0)), X, y, where)
+    return Firmware(project, elf, board, header, model, entry.decision_threshold, X, y, where)
 
 
 @pytest.fixture(scope="module")

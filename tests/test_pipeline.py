@@ -26,7 +26,7 @@ from tinybeat.targets.avr import MAX_MODEL_FLASH as MAX_MODEL_FLASH_AVR
 from tinybeat.targets.boards import load_board
 from tinybeat.pipeline.config import ConfigError, load_config
 from tinybeat.datasets.table import DataError, Table
-from tinybeat.pipeline.artifacts import Paths, load_trained
+from tinybeat.pipeline.artifacts import Paths, default_header_dir, load_trained
 from tinybeat.pipeline.ensure import ensure_model, fingerprint
 from tinybeat.core.quantize import quantize_inputs
 from tinybeat.pipeline.tables import holdout_split
@@ -78,7 +78,7 @@ def trained_copy(trained_template: Path, tmp_path: Path) -> Path:
     fingerprint since the template was trained, retrain the template first.
     """
     paths = Paths(trained_template)
-    if fingerprint(paths, load_config(paths.config)) != load_trained(paths)["fingerprint"]:
+    if fingerprint(paths, load_config(paths.config)) != load_trained(paths).fingerprint:
         train(trained_template)
     dest = tmp_path / "proj"
     shutil.copytree(trained_template, dest)
@@ -87,20 +87,20 @@ def trained_copy(trained_template: Path, tmp_path: Path) -> Path:
 
 def check_headers_match_trained(project: Path, board: str = MEGA) -> dict:
     """The headers hold the chosen entry: name, inputs, golden scores/classes of its integer model."""
-    paths = Paths(project)
+    paths = Paths(project, default_header_dir(project, board))
     trained = load_trained(paths)
     header, golden = paths.header.read_text(), paths.golden.read_text()
     name = json.loads(c_define(header, "TB_MODEL_NAME"))
-    entries = [e for e in trained["front"] if e["name"] == name]
+    entries = [e for e in trained.front if e.name == name]
     assert entries, f"header model {name} is not on the saved front"
     entry = entries[0]
-    model = families.from_dict(entry["model"])
-    assert int(c_define(header, "TB_MODEL_N_INPUTS")) == trained["n_inputs"]
+    model = entry.model
+    assert int(c_define(header, "TB_MODEL_N_INPUTS")) == trained.n_inputs
     n_inputs = int(c_define(golden, "TB_GOLDEN_N_INPUTS"))
     X = parse_c_array(golden, "tb_golden_inputs").reshape(-1, n_inputs).astype(np.uint8)
     scores = families.predict_scores(model, X)
     np.testing.assert_array_equal(parse_c_array(golden, "tb_golden_scores"), scores)
-    threshold = int(entry.get("decision_threshold", 0))
+    threshold = entry.decision_threshold
     np.testing.assert_array_equal(parse_c_array(golden, "tb_golden_classes"), (scores > threshold).astype(int))
     # the all-0 and all-255 extremes are always among the golden vectors
     assert (X == 0).all(axis=1).any() and (X == 255).all(axis=1).any()
@@ -154,9 +154,9 @@ def test_changed_data_byte_retrains(trained_copy: Path) -> None:
     i = line_end + 5  # a digit of the first data row's first value (e.g. 0.6370 -> 0.6371)
     assert text[i].isdigit()
     data.write_text(text[:i] + str((int(text[i]) + 1) % 10) + text[i + 1:])
-    old_fp = load_trained(Paths(trained_copy))["fingerprint"]
+    old_fp = load_trained(Paths(trained_copy)).fingerprint
     assert train(trained_copy)["trained"] is True
-    assert load_trained(Paths(trained_copy))["fingerprint"] != old_fp
+    assert load_trained(Paths(trained_copy)).fingerprint != old_fp
     assert train(trained_copy)["trained"] is False
     check_headers_match_trained(trained_copy)
 
@@ -279,23 +279,26 @@ def test_small_board_gets_a_model_within_its_budget(tmp_path: Path) -> None:
     r_uno = train(project, UNO)
     assert r_uno["trained"] is True
     e_uno = r_uno["entry"]
-    header = Paths(project).header.read_text()
-    assert int(c_define(header, "TB_MODEL_FLASH_BYTES").rstrip("UL")) == e_uno["flash_bytes"] <= 30
-    assert e_uno["ram_bytes"] <= uno_budget.ram_bytes and e_uno["cycles"] <= uno_budget.cycles
-    front = load_trained(Paths(project))["front"]
-    assert any(e["flash_bytes"] > 30 for e in front), "the budget must exclude part of the front"
+    uno_header = Paths(project, default_header_dir(project, UNO)).header
+    header = uno_header.read_text()
+    assert int(c_define(header, "TB_MODEL_FLASH_BYTES").rstrip("UL")) == e_uno.flash_bytes <= 30
+    assert e_uno.ram_bytes <= uno_budget.ram_bytes and e_uno.cycles <= uno_budget.cycles
+    front = load_trained(Paths(project)).front
+    assert any(e.flash_bytes > 30 for e in front), "the budget must exclude part of the front"
     # the choice is the best CV metric within the budget (up to the tie tolerance)
-    fitting = [e for e in front if e["flash_bytes"] <= 30 and e["cycles"] <= uno_budget.cycles]
-    assert e_uno["cv_metric"] >= max(e["cv_metric"] for e in fitting) - cfg.search.tie_tolerance
+    fitting = [e for e in front if e.flash_bytes <= 30 and e.cycles <= uno_budget.cycles]
+    assert e_uno.cv_metric >= max(e.cv_metric for e in fitting) - cfg.search.tie_tolerance
     check_headers_match_trained(project, UNO)
 
     r_mega = train(project, MEGA)  # same trained.json, another board: no retraining
     assert r_mega["trained"] is False
     e_mega = r_mega["entry"]
-    assert e_mega["flash_bytes"] > uno_budget.flash_bytes
-    assert e_mega["cv_metric"] > e_uno["cv_metric"]
+    assert e_mega.flash_bytes > uno_budget.flash_bytes
+    assert e_mega.cv_metric > e_uno.cv_metric
     assert r_mega["headers_changed"] is True
     check_headers_match_trained(project, MEGA)
+    assert uno_header.read_text() == header, "each board's build keeps its own header"
+    assert train(project, UNO)["headers_changed"] is False
 
 
 def test_budget_nothing_fits_raises_config_error(tmp_path: Path) -> None:
@@ -335,7 +338,7 @@ def test_reserve_too_big_for_uno_still_trains_mega(tmp_path: Path) -> None:
     """A 40000 B firmware reserve leaves 213952 B on the mega: training for the mega works."""
     project = header_project(tmp_path / "proj", budget={"flash_reserve": 40000})
     result = train(project, MEGA)
-    assert result["trained"] and result["entry"]["flash_bytes"] <= 253952 - 40000
+    assert result["trained"] and result["entry"].flash_bytes <= 253952 - 40000
 
 
 # ---- the integer models agree with the float models they come from ------------------------------
@@ -508,11 +511,11 @@ def test_holdout_split_never_splits_a_group(seed: int) -> None:
 def test_header_format_trains_end_to_end(trained_template: Path) -> None:
     """A header CSV with a group column: grouped hold-out, headers for the chosen model."""
     trained = load_trained(Paths(trained_template))
-    assert trained["n_inputs"] == 20
-    assert trained["data"]["groups"] is True
-    assert trained["data"]["train_rows"] + trained["data"]["test_rows"] == 300
+    assert trained.n_inputs == 20
+    assert trained.data["groups"] is True
+    assert trained.data["train_rows"] + trained.data["test_rows"] == 300
     entry = check_headers_match_trained(trained_template)
-    assert entry["cv_metric"] > 0.8  # the synthetic signal is learnable
+    assert entry.cv_metric > 0.8  # the synthetic signal is learnable
 
 
 def test_kaggle_format_trains_end_to_end(tmp_path: Path) -> None:
@@ -525,11 +528,11 @@ def test_kaggle_format_trains_end_to_end(tmp_path: Path) -> None:
                            {"data/k_train.csv": kaggle_csv(X, y), "data/k_test.csv": kaggle_csv(Xt, yt)})
     assert train(project)["trained"] is True
     trained = load_trained(Paths(project))
-    assert trained["n_inputs"] == 20
-    assert trained["data"]["groups"] is False
-    assert (trained["data"]["train_rows"], trained["data"]["test_rows"]) == (300, 120)
+    assert trained.n_inputs == 20
+    assert trained.data["groups"] is False
+    assert (trained.data["train_rows"], trained.data["test_rows"]) == (300, 120)
     check_headers_match_trained(project)
     # the golden vectors come from the test file (plus the two extremes)
-    golden = np.array(trained["golden_inputs"], dtype=np.uint8)
+    golden = np.array(trained.golden_inputs, dtype=np.uint8)
     test_rows = {bytes(r) for r in quantize_inputs(Xt)}
     assert all(bytes(r) in test_rows for r in golden[:-2])

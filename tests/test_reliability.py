@@ -1,7 +1,7 @@
 """Every failure clear, fast and safe (issue 11): one test per defect found by trying the project as a new user.
 
 Each failing case checks: an error naming the key/file/port and the reason,
-no traceback, a bounded wall time, and model/ and include/ unchanged.
+no traceback, a bounded wall time, and model/ and the generated headers unchanged.
 Synthetic projects only (tests/projkit.py); the committed model is never retrained.
 """
 
@@ -39,9 +39,9 @@ def quiet(_: str) -> None:
 
 
 def state(project: Path) -> str:
-    """sha256 over every file in model/ and include/ (names and bytes): "unchanged" means equal."""
+    """sha256 over every file in model/ and the generated headers (names and bytes): "unchanged" means equal."""
     digest = hashlib.sha256()
-    for sub in ("model", "include"):
+    for sub in ("model", *(str(p.relative_to(project)) for p in sorted(project.glob(".pio/build/*/tinybeat")))):
         for path in sorted((project / sub).rglob("*")) if (project / sub).exists() else []:
             if path.is_file() and path.name != ".lock":
                 digest.update(str(path.relative_to(project)).encode())
@@ -78,7 +78,7 @@ def trained(trained_template: Path, tmp_path: Path) -> Path:
 
 
 def expect_fast_failure(project: Path, exc_type, budget_s: float, *parts: str) -> str:
-    """ensure_model must raise exc_type within budget_s seconds, mention parts, and leave model/, include/ alone."""
+    """ensure_model must raise exc_type within budget_s seconds, mention parts, and leave model/ and the headers alone."""
     before = state(project)
     t0 = time.monotonic()
     with pytest.raises(exc_type) as info:
@@ -89,7 +89,7 @@ def expect_fast_failure(project: Path, exc_type, budget_s: float, *parts: str) -
     for part in parts:
         assert part in message, message
     assert "\n" not in message, message
-    assert state(project) == before, "model/ or include/ changed on a failure"
+    assert state(project) == before, "model/ or a generated header changed on a failure"
     return message
 
 
@@ -213,16 +213,17 @@ def test_budget_change_reselects_without_training(trained: Path, monkeypatch: py
 
     monkeypatch.setattr(tinybeat.pipeline.train, "train", no_training)
     before = load_trained(Paths(trained))
-    cheapest = min(e["cycles"] for e in before["front"])
+    cheapest = min(e.cycles for e in before.front)
     set_config(trained, budget={"max_cycles": cheapest})
     t0 = time.monotonic()
     result = ensure_model(trained, MEGA, log=quiet)
     assert time.monotonic() - t0 < 15
-    assert result["trained"] is False and result["entry"]["cycles"] <= cheapest
+    assert result["trained"] is False and result["entry"].cycles <= cheapest
     after = load_trained(Paths(trained))
-    assert after["budget"]["max_cycles"] == cheapest and after["front"] == before["front"]
+    assert after.budget["max_cycles"] == cheapest
+    assert [e.to_dict() for e in after.front] == [e.to_dict() for e in before.front]
     report = json.loads((trained / "model" / "report.json").read_text())
-    assert report["budget"]["max_cycles"] == cheapest and report["chosen"]["name"] == result["entry"]["name"]
+    assert report["budget"]["max_cycles"] == cheapest and report["chosen"]["name"] == result["entry"].name
     assert ensure_model(trained, MEGA, log=quiet)["headers_changed"] is False  # now a plain reload
 
 
@@ -263,7 +264,7 @@ def test_report_out_of_step_with_model_is_caught(trained: Path, monkeypatch: pyt
     logs: list[str] = []
     assert ensure_model(trained, MEGA, log=logs.append)["trained"] is True
     assert any("out of step" in line for line in logs), logs
-    assert json.loads(report.read_text())["fingerprint"] == load_trained(Paths(trained))["fingerprint"]
+    assert json.loads(report.read_text())["fingerprint"] == load_trained(Paths(trained)).fingerprint
 
 
 def test_trained_json_is_written_last(trained: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -338,9 +339,9 @@ def test_predict_matches_the_integer_reference(trained: Path, tmp_path: Path, ca
     rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
     cfg = load_config(Paths(trained).config)
     entry = select_for_board(load_trained(Paths(trained)), load_board(trained, MEGA), cfg)
-    expected = families.predict_scores(families.from_dict(entry["model"]), quantize_inputs(X))
+    expected = families.predict_scores(entry.model, quantize_inputs(X))
     assert [int(r[2]) for r in rows] == expected.tolist()
-    assert [int(r[1]) for r in rows] == (expected > entry["decision_threshold"]).astype(int).tolist()
+    assert [int(r[1]) for r in rows] == (expected > entry.decision_threshold).astype(int).tolist()
     assert [int(r[3]) for r in rows] == y.tolist()
     assert "accuracy" in capsys.readouterr().out
     # without labels (header without the target column): still classified
@@ -434,8 +435,8 @@ def test_evaluate_defaults_to_the_env_firmware(built: Path) -> None:
     run, _ = evaluate_cli(built, "--limit", "5")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "differing from the Python reference: 0" in run.stdout
-    name = load_trained(Paths(built))["front"]  # the name on the board is the candidate name
-    assert any(f"model {e['name']} " in run.stdout for e in name), run.stdout
+    front = load_trained(Paths(built)).front  # the name on the board is the candidate name
+    assert any(f"model {e.name} " in run.stdout for e in front), run.stdout
     assert (built / ".pio" / "tinybeat" / "device_eval_megaatmega2560.json").is_file()
     assert not list((built / "model").glob("device_eval*")), "evaluate wrote into model/"
 
@@ -528,8 +529,8 @@ def test_host_program_reads_the_training_csv(built: Path, tmp_path: Path) -> Non
     assert out.returncode == 0, out.stderr
     got = [tuple(int(v) for v in line.split()) for line in out.stdout.splitlines()]
     entry = select_for_board(load_trained(Paths(built)), load_board(built, MEGA), load_config(Paths(built).config))
-    scores = families.predict_scores(families.from_dict(entry["model"]), quantize_inputs(X))
-    assert got == [(int(s > entry["decision_threshold"]), int(s)) for s in scores]
+    scores = families.predict_scores(entry.model, quantize_inputs(X))
+    assert got == [(int(s > entry.decision_threshold), int(s)) for s in scores]
     bad = subprocess.run([str(program), "--csv"], input="0.1,0.2\n", capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("stdin: line 1: expected 187 values"), bad.stderr
 

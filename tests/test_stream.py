@@ -42,12 +42,12 @@ class Fw:
         self.elf = elf
         self.board = load_board(ROOT, "megaatmega2560")
         self.trained, self.entry = streamkit.saved_model_entry("megaatmega2560")
-        self.model = families.from_dict(self.entry["model"])
-        self.threshold = int(self.entry["decision_threshold"])
+        self.model = self.entry.model
+        self.threshold = self.entry.decision_threshold
 
     def reference(self, sig: stream.Signal, total: int) -> stream.Reference:
         codes, lead = stream.board_samples(sig, total)
-        return stream.reference(codes, lead, sig.fs, self.model, self.threshold, int(self.trained["n_inputs"]))
+        return stream.reference(codes, lead, sig.fs, self.model, self.threshold, self.trained.n_inputs)
 
     def adc(self, sig: stream.Signal, **kw) -> stream.BoardRun:
         return stream.stream_vboard(VBOARD, self.elf, self.board.mcu, self.board.f_cpu, sig, **kw)

@@ -112,9 +112,9 @@ def cmd_beat(args) -> int:
         print(f"error: --index must be 0..{len(test.y) - 1} and --count at least 1", file=sys.stderr)
         return 2
     X = quantize_inputs(test.X[args.index:args.index + args.count], cfg.data.input_range)
-    scores = families.predict_scores(families.from_dict(entry["model"]), X)
+    scores = families.predict_scores(entry.model, X)
     for k, (row, score) in enumerate(zip(X, scores)):
-        verdict = "ABNORMAL" if score > int(entry["decision_threshold"]) else "normal"
+        verdict = "ABNORMAL" if score > entry.decision_threshold else "normal"
         print(f"test beat {args.index + k}: label {int(test.y[args.index + k])}, reference {verdict} "
               f"(score {int(score)})", file=sys.stderr)
         print(",".join(str(int(v)) for v in row))

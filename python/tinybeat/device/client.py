@@ -242,7 +242,7 @@ def evaluate_main(args) -> int:
     if trained is None:
         raise DeviceError("no trained model in model/trained.json: run `pio run` first")
     entry = select_for_board(trained, board, cfg)
-    model = families.from_dict(entry["model"])
+    model = entry.model
     _, test = load_tables(paths, cfg)
     X = quantize_inputs(test.X, cfg.data.input_range)
     y = test.y
@@ -251,7 +251,7 @@ def evaluate_main(args) -> int:
 
     def run(port: str) -> Evaluation:
         with Device(port, args.baud) as dev:
-            return evaluate(dev, X, y, model, int(entry["decision_threshold"]))
+            return evaluate(dev, X, y, model, entry.decision_threshold)
 
     if args.port:
         ev = run(args.port)
@@ -261,7 +261,7 @@ def evaluate_main(args) -> int:
             ev = run(vb.port)
     print(format_evaluation(ev, board.f_cpu))
     result = ev.to_dict(board.f_cpu)
-    result.update({"board": board.id, "port": args.port or "virtual", "report_test_auc": entry["test"]["auc"]})
+    result.update({"board": board.id, "port": args.port or "virtual", "report_test_auc": entry.test["auc"]})
     from tinybeat.util.atomic import write_text_atomic
 
     out = evaluate_output(paths, board.id)

@@ -125,9 +125,9 @@ def predict_main(args) -> int:
     if trained is None:
         raise DeviceError("no trained model in model/trained.json: run `pio run` first")
     entry = select_for_board(trained, board, cfg)
-    model = families.from_dict(entry["model"])
-    threshold = int(entry["decision_threshold"])
-    table = load_beats(Path(args.file), cfg, int(trained["n_inputs"]))
+    model = entry.model
+    threshold = entry.decision_threshold
+    table = load_beats(Path(args.file), cfg, trained.n_inputs)
     X = quantize_inputs(table.X, cfg.data.input_range)
     if args.port:
         check_port_exists(args.port)
@@ -151,7 +151,7 @@ def predict_main(args) -> int:
         sys.stdout.write(text)
     else:
         write_text_atomic(args.out, text)
-    summary = summary_text(entry["name"], classes, scores, table.y, threshold)
+    summary = summary_text(entry.name, classes, scores, table.y, threshold)
     if args.out != "-":
         summary += f"\nwrote {args.out}"
     print(summary, file=sys.stderr if args.out == "-" else sys.stdout)

@@ -573,7 +573,6 @@ def stream_main(args) -> int:
     """`tinybeat stream`: see the module docstring; returns 0 when the board matched the reference."""
     from tqdm import tqdm
 
-    from tinybeat.core import families
     from tinybeat.util.atomic import write_text_atomic
     from tinybeat.targets.boards import load_board
     from tinybeat.pipeline.config import load_config
@@ -600,7 +599,7 @@ def stream_main(args) -> int:
         print("error: no trained model (model/trained.json): run `pio run` first", file=sys.stderr)
         return 2
     entry = select_for_board(trained, board, load_config(paths.config))
-    model, threshold = families.from_dict(entry["model"]), int(entry["decision_threshold"])
+    model, threshold = entry.model, entry.decision_threshold
 
     tty = sys.stdout.isatty()
     bar = tqdm(total=round(sig.n / sig.fs), unit="s", desc=f"streaming {sig.name}", disable=not tty,
@@ -633,16 +632,16 @@ def stream_main(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     bar.close()
-    expect_fp = hashlib.sha256((trained["fingerprint"] + entry["name"]).encode()).hexdigest()[:16]
+    expect_fp = hashlib.sha256((trained.fingerprint + entry.name).encode()).hexdigest()[:16]
     if run.info and run.info.fingerprint_hex != expect_fp:
         print(f"error: the board runs model {run.info.name} ({run.info.fingerprint_hex}); model/trained.json "
-              f"selects {entry['name']} ({expect_fp}): rebuild and flash the firmware", file=sys.stderr)
+              f"selects {entry.name} ({expect_fp}): rebuild and flash the firmware", file=sys.stderr)
         return 1
     codes, lead = board_samples(sig, run.final.samples)
-    ref = reference(codes, lead, sig.fs, model, threshold, int(trained["n_inputs"]))
+    ref = reference(codes, lead, sig.fs, model, threshold, trained.n_inputs)
     mismatches = compare(run.beats, ref)
     summary = summarize(sig, run, mismatches, detection_metrics(sig, run.beats))
-    summary.update({"model": entry["name"], "board": {**summary["board"], "id": board.id,
+    summary.update({"model": entry.name, "board": {**summary["board"], "id": board.id,
                                                        "port": args.port or "virtual"}})
     print(format_summary(summary))
     try:

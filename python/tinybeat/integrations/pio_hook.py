@@ -1,8 +1,9 @@
 """The PlatformIO `pre:` hook's logic (extra_scripts/model_hook.py stays a thin shim).
 
 Before compilation it reloads (or retrains, when data, config or pipeline
-changed) the model for the env's board and writes include/tinybeat_model.h
-only if its bytes change. It adds the custom targets `train`, `evaluate`,
+changed) the model for the env's board and writes its headers into the env's
+own build directory ($BUILD_DIR/tinybeat/tinybeat_model.h, on the include
+path), only if their bytes change, so envs never rebuild each other. It adds the custom targets `train`, `evaluate`,
 `stream` (`pio run -t stream`: replay the record named by the env option
 `custom_stream_record`, default the excerpt in data/records/, through the
 simulated board's ADC, or through `upload_port` as SAMPLES frames) and
@@ -76,25 +77,9 @@ def lock_build_dir(env) -> None:
     _BUILD_LOCK = fh
 
 
-def refresh_project_checksum(env) -> None:
-    """Record the project structure as it is now that the generated headers exist.
-
-    PlatformIO hashes the file names under include/ before this hook runs and
-    wipes .pio/build when the hash changes. On a fresh clone the generated
-    headers appear during the first build, so without this the second build
-    would recompile everything.
-    """
-    try:
-        from platformio.project.config import ProjectConfig
-        from platformio.project.helpers import compute_project_checksum
-    except ImportError:  # not inside PlatformIO
-        return
-    path = Path(env.subst("$PROJECT_BUILD_DIR")) / "project.checksum"
-    if not path.is_file():
-        return
-    checksum = compute_project_checksum(ProjectConfig.get_instance(env.subst("$PROJECT_CONFIG")))
-    if path.read_text(encoding="utf8") != checksum:
-        path.write_text(checksum, encoding="utf8")
+def header_dir(env) -> Path:
+    """The env's generated headers: $BUILD_DIR/tinybeat, on the env's include path."""
+    return Path(env.subst("$BUILD_DIR")) / "tinybeat"
 
 
 def run(env, targets: list[str]) -> None:
@@ -112,9 +97,9 @@ def run(env, targets: list[str]) -> None:
         return
     env.AddPreAction("upload", env.VerboseAction(pre_upload, "Checking the upload port..."))
     try:
-        result = ensure_model(project, board_for_env(env), force_train="train" in targets)
-        if result["headers_changed"]:
-            refresh_project_checksum(env)
+        headers = header_dir(env)
+        ensure_model(project, board_for_env(env), header_dir=headers, force_train="train" in targets)
+        env.Prepend(CPPPATH=[str(headers)])
         print(f"tinybeat: pre-build step took {time.monotonic() - t0:.2f} s")
     except (DataError, ConfigError, OSError) as exc:
         sys.stderr.write(f"\nError: {exc}\nThe previous model and header are unchanged.\n\n")

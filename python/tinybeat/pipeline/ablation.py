@@ -15,6 +15,7 @@ from tinybeat.core import families
 from tinybeat.core.families.base import FitSpec
 from tinybeat.core.search import cross_validate, refit
 from tinybeat.core.metrics import summary
+from tinybeat.pipeline.artifacts import FrontEntry
 
 RHYTHM_PREFIXES = ("pre_rr", "post_rr", "avg_rr", "pre_ratio", "post_ratio", "amp_ratio")
 
@@ -27,7 +28,7 @@ def morphology_columns(feature_names: list[str]) -> np.ndarray | None:
     return np.array([j for j in range(len(feature_names)) if j not in rhythm], dtype=np.int64)
 
 
-def morphology_only(entry: dict, feature_names: list[str], Xtr: np.ndarray, ytr: np.ndarray,
+def morphology_only(entry: FrontEntry, feature_names: list[str], Xtr: np.ndarray, ytr: np.ndarray,
                     groups: np.ndarray | None, Xte: np.ndarray, yte: np.ndarray, *, metric: str,
                     n_folds: int, seed: int, operating_point: str, cost: Callable) -> dict | None:
     """Cross-validate and refit the chosen candidate's family/size on the shape columns only.
@@ -39,11 +40,11 @@ def morphology_only(entry: dict, feature_names: list[str], Xtr: np.ndarray, ytr:
     cols = morphology_columns(feature_names)
     if cols is None:
         return None
-    sizes = (entry["n_trees"],) if entry["n_trees"] else ()
-    spec = FitSpec(entry["family"], tuple(sorted(entry["params"].items())), sizes)
+    sizes = (entry.n_trees,) if entry.n_trees else ()
+    spec = FitSpec(entry.family, tuple(sorted(entry.params.items())), sizes)
     cands = cross_validate([spec], Xtr[:, cols], ytr, groups, metric=metric, n_folds=n_folds, seed=seed,
                            operating_point=operating_point, cost=cost)
-    cand = next(c for c in cands if c.name == entry["name"])
+    cand = next(c for c in cands if c.name == entry.name)
     model = refit(cand, Xtr[:, cols], ytr, seed)
     scores = families.predict_scores(model, Xte[:, cols])
     threshold = int(np.floor(cand.threshold * model.score_scale))

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import yaml
 
+from tinybeat.core import families
 from tinybeat.core.metrics import METRICS, OPERATING_POINTS
 from tinybeat.errors import ConfigError
 
 __all__ = ["ConfigError", "Config", "load_config"]
 
-FAMILIES = ("gbt", "rf", "mlp", "linear")
+FAMILIES = tuple(families.REGISTRY)  # the default search: every registered family
 
 
 KINDS = ("beats", "records")
@@ -35,7 +36,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     metric: str = "auc"
-    families: list[str] = field(default_factory=lambda: list(FAMILIES))
+    families: list[str] = field(default_factory=lambda: list(families.REGISTRY))
     cv_folds: int = 4
     seed: int = 0
     tie_tolerance: float = 0.005
@@ -178,10 +179,10 @@ def load_config(path: Path | str) -> Config:
     search = _section(raw, "search", SearchConfig, path)
     if search.metric not in METRICS:
         raise ConfigError(f"{path}: search.metric is {search.metric!r}; it must be one of {', '.join(METRICS)}")
-    bad = [f for f in search.families if f not in FAMILIES]
+    bad = [f for f in search.families if f not in families.REGISTRY]
     if bad or not search.families:
         raise ConfigError(f"{path}: search.families is {search.families!r}; it must be a non-empty subset of "
-                          f"{', '.join(FAMILIES)}")
+                          f"{', '.join(families.REGISTRY)}")
     if search.operating_point not in OPERATING_POINTS:
         raise ConfigError(f"{path}: search.operating_point is {search.operating_point!r}; it must be one of "
                           f"{', '.join(OPERATING_POINTS)}")

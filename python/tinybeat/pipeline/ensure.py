@@ -22,7 +22,7 @@ from tinybeat import __version__
 from tinybeat.codegen import c_header
 from tinybeat.core import families
 from tinybeat.util.atomic import write_if_changed
-from tinybeat.pipeline.artifacts import Paths, budget_dict, load_trained, report_in_step, save_trained
+from tinybeat.pipeline.artifacts import FrontEntry, Paths, Trained, default_header_dir, budget_dict, load_trained, report_in_step, save_trained
 from tinybeat.pipeline.selection import model_budget, select_for_board
 from tinybeat.targets.boards import load_board
 from tinybeat.pipeline.config import Config, ConfigError, load_config
@@ -89,24 +89,22 @@ def fingerprint(paths: Paths, cfg: Config) -> str:
 
 
 
-def write_headers(paths: Paths, trained: dict, entry: dict, cycle_budget: int) -> bool:
+def write_headers(paths: Paths, trained: Trained, entry: FrontEntry, cycle_budget: int) -> bool:
     """Write the model and golden headers for the chosen front entry; True if any file changed."""
-    model = families.from_dict(entry["model"])
-    fp = trained["fingerprint"]
-    threshold = int(entry["decision_threshold"])
+    model = entry.model
+    fp = trained.fingerprint
+    threshold = entry.decision_threshold
     header = c_header.model_header(
-        model, n_inputs=trained["n_inputs"], decision_threshold=threshold,
-        fingerprint=hashlib.sha256((fp + entry["name"]).encode()).hexdigest(), cycle_estimate=entry["cycles"], cycle_budget=cycle_budget,
-        name=entry["name"], input_range=tuple(trained.get("input_range", (0.0, 1.0))),
+        model, n_inputs=trained.n_inputs, decision_threshold=threshold,
+        fingerprint=hashlib.sha256((fp + entry.name).encode()).hexdigest(), cycle_estimate=entry.cycles,
+        cycle_budget=cycle_budget, name=entry.name, input_range=tuple(trained.input_range),
     )
-    X = np.array(trained["golden_inputs"], dtype=np.uint8)
+    X = np.array(trained.golden_inputs, dtype=np.uint8)
     scores = families.predict_scores(model, X)
     golden = c_header.golden_header(X, scores, (scores > threshold).astype(np.uint8),
-                                   hashlib.sha256((fp + entry["name"]).encode()).hexdigest())
+                                   hashlib.sha256((fp + entry.name).encode()).hexdigest())
     changed = write_if_changed(paths.header, header)
     return write_if_changed(paths.golden, golden) or changed
-
-
 
 
 @contextmanager
@@ -123,13 +121,16 @@ def model_lock(paths: Paths):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_model(project: Path, board_id: str, *, force_train: bool = False,
+def ensure_model(project: Path, board_id: str, *, header_dir: Path | None = None, force_train: bool = False,
                  log: Callable[[str], None] = print) -> dict:
     """Reload (or retrain when inputs changed) and write the headers for board_id.
 
+    header_dir: where the headers go (the pre-build hook passes its env's
+    $BUILD_DIR/tinybeat); default .pio/build/<board_id>/tinybeat.
     Returns {"trained": bool, "entry": chosen front entry, "headers_changed": bool}.
     """
-    paths = Paths(Path(project))
+    project = Path(project)
+    paths = Paths(project, header_dir if header_dir is not None else default_header_dir(project, board_id))
     with model_lock(paths):
         return _ensure_model(paths, board_id, force_train, log)
 
@@ -141,9 +142,9 @@ def _ensure_model(paths: Paths, board_id: str, force_train: bool, log: Callable[
     fp = fingerprint(paths, cfg)
     trained = None if force_train else load_trained(paths)
     did_train = False
-    stale = trained is not None and trained.get("fingerprint") == fp and "budget" in trained \
-        and trained["budget"] == budget_dict(cfg) and not report_in_step(paths, trained)
-    if trained is None or trained.get("fingerprint") != fp or "budget" not in trained or stale:
+    stale = trained is not None and trained.fingerprint == fp and trained.budget == budget_dict(cfg) \
+        and not report_in_step(paths, trained)
+    if trained is None or trained.fingerprint != fp or stale:
         reason = ("forced" if force_train else "no saved model" if trained is None
                   else "model/report.json is out of step with model/trained.json (an interrupted write?)" if stale
                   else "data, config or pipeline changed")
@@ -155,19 +156,19 @@ def _ensure_model(paths: Paths, board_id: str, force_train: bool, log: Callable[
                         before_save=lambda t: select_for_board(t, board, cfg))
         did_train = True
         log(f"tinybeat: training took {time.monotonic() - t0:.0f} s")
-    elif trained["budget"] != budget_dict(cfg):
+    elif trained.budget != budget_dict(cfg):
         entry = select_for_board(trained, board, cfg)  # nothing fits: fail before touching anything
         from tinybeat.pipeline.report import refresh_report
 
         t0 = time.monotonic()
-        trained = {**trained, "budget": budget_dict(cfg)}
+        trained = trained.with_budget(budget_dict(cfg))
         refresh_report(paths, cfg, trained)
         save_trained(paths, trained)
         log(f"tinybeat: budget changed: reselected from the saved candidates in {time.monotonic() - t0:.1f} s")
     entry = select_for_board(trained, board, cfg)
     changed = write_headers(paths, trained, entry, cfg.budget.max_cycles)
-    log(f"tinybeat: model {entry['name']} for {board.id}: CV {trained['metric']} {entry['cv_metric']:.4f}, "
-        f"{entry['flash_bytes']} B flash, ~{entry['cycles']} cycles"
+    log(f"tinybeat: model {entry.name} for {board.id}: CV {trained.metric} {entry.cv_metric:.4f}, "
+        f"{entry.flash_bytes} B flash, ~{entry.cycles} cycles"
         + ("" if changed else " (header unchanged)"))
     return {"trained": did_train, "entry": entry, "headers_changed": changed}
 

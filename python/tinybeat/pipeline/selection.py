@@ -4,38 +4,27 @@ from __future__ import annotations
 
 from tinybeat.core.search import Budget, select
 from tinybeat.errors import ConfigError
+from tinybeat.pipeline.artifacts import FrontEntry, Trained
 from tinybeat.pipeline.config import BudgetConfig, Config
 from tinybeat.targets import target_of
 from tinybeat.targets.boards import Board
 
 
-class _Front:
-    """A front entry as an object for automl.select."""
-
-    def __init__(self, entry: dict):
-        self.entry = entry
-        self.name = entry["name"]
-        self.cv_metric = entry["cv_metric"]
-        self.flash_bytes = entry["flash_bytes"]
-        self.ram_bytes = entry["ram_bytes"]
-        self.cycles = entry["cycles"]
+def select_for_budget(trained: Trained, budget: Budget, tie_tolerance: float) -> FrontEntry | None:
+    """The front entry core.search.select picks within the budget, or None."""
+    return select(trained.front, budget, tie_tolerance)
 
 
-def select_for_budget(trained: dict, budget: Budget, tie_tolerance: float) -> dict | None:
-    chosen = select([_Front(e) for e in trained["front"]], budget, tie_tolerance)
-    return chosen.entry if chosen else None
-
-
-def select_for_board(trained: dict, board: Board, cfg: Config) -> dict:
+def select_for_board(trained: Trained, board: Board, cfg: Config) -> FrontEntry:
     budget = model_budget(board, cfg.budget)
     entry = select_for_budget(trained, budget, cfg.search.tie_tolerance)
     if entry is None:
-        smallest = min(trained["front"], key=lambda e: e["flash_bytes"])
-        fastest = min(trained["front"], key=lambda e: e["cycles"])
+        smallest = min(trained.front, key=lambda e: e.flash_bytes)
+        fastest = min(trained.front, key=lambda e: e.cycles)
         raise ConfigError(
             f"no model fits board {board.id}: budget flash {budget.flash_bytes} B, RAM {budget.ram_bytes} B, "
-            f"{budget.cycles} cycles; the smallest candidate ({smallest['name']}) needs "
-            f"{smallest['flash_bytes']} B flash, the fastest ({fastest['name']}) {fastest['cycles']} cycles: "
+            f"{budget.cycles} cycles; the smallest candidate ({smallest.name}) needs "
+            f"{smallest.flash_bytes} B flash, the fastest ({fastest.name}) {fastest.cycles} cycles: "
             "raise budget.max_cycles or lower flash_reserve / ram_reserve"
         )
     return entry

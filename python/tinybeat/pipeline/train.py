@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
 from tinybeat import __version__
-from tinybeat.core import families
 from tinybeat.core.search import cross_validate, default_grid, pareto_front, refit
 from tinybeat.pipeline.checks import check_feasible, check_n_inputs
 from tinybeat.pipeline.config import Config
 from tinybeat.datasets.table import Table
 from tinybeat.pipeline.tables import load_tables, split_kind
 from tinybeat.core.metrics import summary
-from tinybeat.pipeline.artifacts import Paths, golden_inputs, save_trained
+from tinybeat.pipeline.artifacts import FrontEntry, Paths, Trained, golden_inputs, save_trained
 from tinybeat.core.quantize import quantize_inputs
 from tinybeat.targets import Target, load_target, target_of
 from tinybeat.targets.cost import model_cost
@@ -67,7 +67,7 @@ def detection_summary(paths: Paths, cfg: Config) -> dict | None:
     return {"records": data["records"], "gross": data["detection"]}
 
 
-def rhythm_ablation(paths: Paths, cfg: Config, trained: dict, train_t: Table, Xtr: np.ndarray,
+def rhythm_ablation(paths: Paths, cfg: Config, trained: Trained, train_t: Table, Xtr: np.ndarray,
                     Xte: np.ndarray, yte: np.ndarray, target: Target) -> dict | None:
     """The default board's model refitted on the beat shape alone (None without rhythm features)."""
     from tinybeat.pipeline.ablation import morphology_columns, morphology_only
@@ -79,15 +79,15 @@ def rhythm_ablation(paths: Paths, cfg: Config, trained: dict, train_t: Table, Xt
         return None
     budget = model_budget(load_board(paths.project, DEFAULT_BOARD), cfg.budget)
     entry = select_for_budget(trained, budget, cfg.search.tie_tolerance) or \
-        max(trained["front"], key=lambda e: e["cv_metric"])
+        max(trained.front, key=lambda e: e.cv_metric)
     return morphology_only(entry, train_t.feature_names, Xtr, train_t.y, train_t.groups, Xte, yte,
                            metric=cfg.search.metric, n_folds=cfg.search.cv_folds, seed=cfg.search.seed,
                            operating_point=cfg.search.operating_point,
-                           cost=lambda m, n: model_cost(m, n, target)) | {"with_rhythm": entry["name"]}
+                           cost=lambda m, n: model_cost(m, n, target)) | {"with_rhythm": entry.name}
 
 
 def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print, *,
-          board=None, before_save: Callable[[dict], object] | None = None) -> dict:
+          board=None, before_save: Callable[[Trained], object] | None = None) -> Trained:
     """Run the whole search and save model/trained.json (atomically) and the report.
 
     board: when given, the input count and the search grid are checked against
@@ -101,7 +101,7 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
 
 
 def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board,
-           before_save: Callable[[dict], object] | None) -> dict:
+           before_save: Callable[[Trained], object] | None) -> Trained:
     from tqdm import tqdm
 
     from tinybeat.pipeline.selection import model_budget
@@ -136,31 +136,31 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
         model = refit(cand, Xtr, ytr, cfg.search.seed)
         # score > threshold: class 1; clipped to int32 (beyond every reachable score anyway)
         threshold = int(np.clip(np.floor(cand.threshold * model.score_scale), -2**31 + 1, 2**31 - 1))
-        scores = families.predict_scores(model, Xte)
-        entries.append({**cand.to_dict(), "model": families.to_dict(model), "decision_threshold": threshold,
-                        "test": summary(yte, scores, threshold)})
+        scores = model.predict_scores(Xte)
+        entries.append(FrontEntry(**cand.to_dict(), model=model, decision_threshold=threshold,
+                                  test=summary(yte, scores, threshold)))
     ref, ref_scores = float_reference(train_t.X, ytr, test_t.X, yte, cfg.search.seed)
-    trained = {
-        "fingerprint": fp,
-        "version": __version__,
-        "metric": cfg.search.metric,
-        "operating_point": cfg.search.operating_point,
-        "n_inputs": int(Xtr.shape[1]),
-        "input_range": list(cfg.data.input_range),
-        "data": {"train_rows": int(len(ytr)), "test_rows": int(len(yte)),
-                 "train_abnormal": int(ytr.sum()), "test_abnormal": int(yte.sum()),
-                 "train_files": list(cfg.data.train), "test_files": list(cfg.data.test),
-                 "groups": train_t.groups is not None,
-                 "split": split_kind(cfg, train_t, test_t)},
-        "budget": budget_dict(cfg),
-        "candidates": sorted((c.to_dict() for c in cands), key=lambda c: c["name"]),
-        "front": entries,
-        "float_reference": ref,
-        "golden_inputs": golden_inputs(Xte, yte).tolist(),
-        "feature_names": list(train_t.feature_names),
-        "detection": detection_summary(paths, cfg),
-    }
-    trained["morphology_only"] = rhythm_ablation(paths, cfg, trained, train_t, Xtr, Xte, yte, target)
+    trained = Trained(
+        fingerprint=fp,
+        version=__version__,
+        metric=cfg.search.metric,
+        operating_point=cfg.search.operating_point,
+        n_inputs=int(Xtr.shape[1]),
+        input_range=list(cfg.data.input_range),
+        data={"train_rows": int(len(ytr)), "test_rows": int(len(yte)),
+              "train_abnormal": int(ytr.sum()), "test_abnormal": int(yte.sum()),
+              "train_files": list(cfg.data.train), "test_files": list(cfg.data.test),
+              "groups": train_t.groups is not None,
+              "split": split_kind(cfg, train_t, test_t)},
+        budget=budget_dict(cfg),
+        candidates=sorted(cands, key=lambda c: c.name),
+        front=entries,
+        float_reference=ref,
+        golden_inputs=golden_inputs(Xte, yte).tolist(),
+        feature_names=list(train_t.feature_names),
+        detection=detection_summary(paths, cfg),
+    )
+    trained = replace(trained, morphology_only=rhythm_ablation(paths, cfg, trained, train_t, Xtr, Xte, yte, target))
     if before_save is not None:
         before_save(trained)  # e.g. nothing fits the board: raise before any artifact changes
     from tinybeat.pipeline.report import write_report

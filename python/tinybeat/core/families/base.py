@@ -72,7 +72,8 @@ class IntModel(Protocol):
 
 class Family(Protocol):
     """A model family: how to search, fit and rebuild its integer models."""
-    name: str
+    name: str     # the config's and the registry's key, e.g. "gbt"
+    title: str    # for people, plural, e.g. "gradient-boosted trees"
 
     def grid(self, max_trees: int) -> list[FitSpec]:
         """The candidate fits of this family in the search."""

@@ -162,6 +162,7 @@ def zero_dense(kind: str, n_hidden: int, n_inputs: int) -> DenseModel:
 class MultiLayerPerceptron:
     """Family `mlp`: scikit-learn MLPClassifier, one ReLU hidden layer of 2, 4 or 8 units."""
     name = "mlp"
+    title = "int8 MLPs"
     hidden_sizes = (2, 4, 8)
 
     def grid(self, max_trees: int) -> list[FitSpec]:
@@ -186,6 +187,7 @@ class MultiLayerPerceptron:
 class Linear:
     """Family `linear`: scikit-learn LogisticRegression with C = 0.01 or 1."""
     name = "linear"
+    title = "linear models"
     cs = (0.01, 1.0)
 
     def grid(self, max_trees: int) -> list[FitSpec]:

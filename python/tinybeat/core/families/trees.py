@@ -217,6 +217,7 @@ def first_estimators(clf, n: int):
 class GradientBoostedTrees:
     """Family `gbt`: scikit-learn HistGradientBoostingClassifier, complete trees of depth 2..5."""
     name = "gbt"
+    title = "gradient-boosted trees"
     depths = (2, 3, 4, 5)
     learning_rates = (0.05, 0.1, 0.2)
 
@@ -254,6 +255,7 @@ class GradientBoostedTrees:
 class RandomForest:
     """Family `rf`: scikit-learn RandomForestClassifier, complete trees of depth 5 or 7, up to 48 trees."""
     name = "rf"
+    title = "random forests"
     depths = (5, 7)
     max_size = 48
 
