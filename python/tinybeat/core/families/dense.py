@@ -159,7 +159,14 @@ def zero_dense(kind: str, n_hidden: int, n_inputs: int) -> DenseModel:
     return DenseModel(kind, np.zeros((n_hidden, n_inputs), np.int8), np.zeros(n_hidden, np.int32), 1, 1, w2, 0, 1.0)
 
 
-class MultiLayerPerceptron:
+class DenseFamily:
+    """What the dense families share: one model per spec, rebuilt from its dict."""
+
+    def from_dict(self, data: dict) -> DenseModel:
+        return dense_from_dict(data)
+
+
+class MultiLayerPerceptron(DenseFamily):
     """Family `mlp`: scikit-learn MLPClassifier, one ReLU hidden layer of 2, 4 or 8 units."""
     name = "mlp"
     title = "int8 MLPs"
@@ -180,11 +187,8 @@ class MultiLayerPerceptron:
         hidden = int(spec.param_dict()["hidden"])
         yield f"mlp-{hidden}", None, zero_dense(self.name, hidden, n_inputs)
 
-    def from_dict(self, data: dict) -> DenseModel:
-        return dense_from_dict(data)
 
-
-class Linear:
+class Linear(DenseFamily):
     """Family `linear`: scikit-learn LogisticRegression with C = 0.01 or 1."""
     name = "linear"
     title = "linear models"
@@ -202,9 +206,6 @@ class Linear:
 
     def shapes(self, spec: FitSpec, n_inputs: int) -> Iterator[tuple[str, int | None, DenseModel]]:
         yield f"linear-C{spec.param_dict()['C']}", None, zero_dense(self.name, 0, n_inputs)
-
-    def from_dict(self, data: dict) -> DenseModel:
-        return dense_from_dict(data)
 
 
 MLP = MultiLayerPerceptron()

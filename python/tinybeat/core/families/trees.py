@@ -214,7 +214,22 @@ def first_estimators(clf, n: int):
     return sub
 
 
-class GradientBoostedTrees:
+class TreeFamily:
+    """What the tree families share: one fit per spec at its largest size, one candidate per prefix size."""
+    name: str
+
+    def candidate_name(self, spec: FitSpec, n_trees: int) -> str:
+        raise NotImplementedError
+
+    def shapes(self, spec: FitSpec, n_inputs: int) -> Iterator[tuple[str, int | None, TreeEnsemble]]:
+        for n in spec.sizes:
+            yield self.candidate_name(spec, n), n, zero_ensemble(self.name, int(spec.param_dict()["depth"]), n)
+
+    def from_dict(self, data: dict) -> TreeEnsemble:
+        return tree_ensemble_from_dict(data)
+
+
+class GradientBoostedTrees(TreeFamily):
     """Family `gbt`: scikit-learn HistGradientBoostingClassifier, complete trees of depth 2..5."""
     name = "gbt"
     title = "gradient-boosted trees"
@@ -244,15 +259,8 @@ class GradientBoostedTrees:
         p = spec.param_dict()
         return f"gbt-d{p['depth']}-lr{p['learning_rate']}-{n_trees}"
 
-    def shapes(self, spec: FitSpec, n_inputs: int) -> Iterator[tuple[str, int | None, TreeEnsemble]]:
-        for n in spec.sizes:
-            yield self.candidate_name(spec, n), n, zero_ensemble(self.name, int(spec.param_dict()["depth"]), n)
 
-    def from_dict(self, data: dict) -> TreeEnsemble:
-        return tree_ensemble_from_dict(data)
-
-
-class RandomForest:
+class RandomForest(TreeFamily):
     """Family `rf`: scikit-learn RandomForestClassifier, complete trees of depth 5 or 7, up to 48 trees."""
     name = "rf"
     title = "random forests"
@@ -276,13 +284,6 @@ class RandomForest:
 
     def candidate_name(self, spec: FitSpec, n_trees: int) -> str:
         return f"rf-d{spec.param_dict()['depth']}-{n_trees}"
-
-    def shapes(self, spec: FitSpec, n_inputs: int) -> Iterator[tuple[str, int | None, TreeEnsemble]]:
-        for n in spec.sizes:
-            yield self.candidate_name(spec, n), n, zero_ensemble(self.name, int(spec.param_dict()["depth"]), n)
-
-    def from_dict(self, data: dict) -> TreeEnsemble:
-        return tree_ensemble_from_dict(data)
 
 
 TREE_PREFIXES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
