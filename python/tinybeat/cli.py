@@ -25,7 +25,7 @@ examples:
   tinybeat evaluate --port /dev/ttyACM0 the test split through a real board
   tinybeat stream                       replay a raw ECG record through the simulated board's ADC
   tinybeat stream ../shared/data/mitdb/208 --port /dev/ttyACM0   the same through a real board
-  tinybeat dataset                      rebuild data/ from the MIT-BIH records with the front end
+  tinybeat dataset ../shared/data/mitdb  rebuild data/ from the MIT-BIH records with the front end
   tinybeat simulate --elf .pio/build/megaatmega2560-arduino/firmware.elf
                                         a firmware on the simulated board, its serial port in this terminal
   tinybeat beat --index 5               test beat 5 as a text line (for the SerialClassifier sketch)
@@ -130,6 +130,11 @@ def _common(p: argparse.ArgumentParser, board: bool = True) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final result")
 
 
+def _serial(p: argparse.ArgumentParser, port_help: str) -> None:
+    p.add_argument("--port", metavar="PORT", help=port_help)
+    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinybeat", description=__doc__.splitlines()[0],
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -138,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train (or reload) the model and write the C headers",
                        description="Reload model/trained.json, or retrain when data, config or pipeline "
-                                   "code changed, and write include/tinybeat_model.h for the board.")
+                                   "code changed, and write the board's headers "
+                                   "(.pio/build/<board>/tinybeat/tinybeat_model.h).")
     _common(p)
     p.add_argument("--force", action="store_true", help="retrain even if nothing changed")
     p.set_defaults(func=cmd_train)
@@ -151,8 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--out", default="predictions.csv", metavar="PATH",
                    help="where to write the per-beat CSV; '-' for stdout (default: predictions.csv)")
-    p.add_argument("--port", metavar="PORT", help="classify on a board on this serial port instead of the PC")
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+    _serial(p, "classify on a board on this serial port instead of the PC")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="stream the test split through a board or the simulated board",
@@ -161,8 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--elf", metavar="PATH",
                    help="firmware to run on the simulated board (default: .pio/build/<board>/firmware.elf)")
-    p.add_argument("--port", metavar="PORT", help="serial port of a real board (default: the simulated board)")
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+    _serial(p, "serial port of a real board (default: the simulated board)")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="evaluate only the first N test beats (0 = all)")
     p.set_defaults(func=cmd_evaluate)
 
@@ -170,8 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the board's front end over the 42 MIT-BIH records, label every detected "
                                    "beat from the reference annotations (150 ms) and rebuild data/ (split by "
                                    "patient) and data/dataset.json (per-record counts and detection scores).")
-    p.add_argument("--mitdb", default="../shared/data/mitdb", metavar="DIR",
-                   help="directory of MIT-BIH records (.dat/.hea/.atr) and RECORDS (default: ../shared/data/mitdb)")
+    p.add_argument("mitdb", metavar="DIR", help="directory of the MIT-BIH records (.dat/.hea/.atr) and RECORDS")
     p.add_argument("--out", default="data", metavar="DIR", help="output directory (default: data)")
     p.add_argument("--json", action="store_true", help="also print the manifest (per-record counts)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -184,12 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "detection vs annotations, board vs Python reference, CPU load; writes "
                                    "<record>.json and <record>.png.")
     p.add_argument("record", nargs="?", help="WFDB record path without extension (default: the excerpt in "
-                   "data/records/, else ../shared/data/mitdb/208)")
+                   "data/records/)")
     _common(p)
     p.add_argument("--elf", metavar="PATH",
                    help="firmware.elf for the simulated board (default .pio/build/<board>/firmware.elf)")
-    p.add_argument("--port", metavar="PORT", help="a real board's serial port: samples go over serial (SAMPLES frames)")
-    p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+    _serial(p, "a real board's serial port: samples go over serial (SAMPLES frames)")
     p.add_argument("--channel", type=int, default=0, help="ADC channel of the ECG (default 0 = A0)")
     p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at this second of the record")
     p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stream this many seconds (0 = to the end)")

@@ -551,12 +551,10 @@ def format_summary(s: dict) -> str:
 
 # ---- the command ------------------------------------------------------------------------------
 
-def default_record(project: Path) -> Path:
-    """The committed excerpt (data/records/), else MIT-BIH 208 from ../shared."""
+def default_record(project: Path) -> Path | None:
+    """The committed excerpt (the first record in data/records/), or None."""
     committed = sorted((project / "data" / "records").glob("*.hea"))
-    if committed:
-        return committed[0].with_suffix("")
-    return project.parent / "shared" / "data" / "mitdb" / "208"
+    return committed[0].with_suffix("") if committed else None
 
 
 def _parse_span(text: str | None) -> tuple[float, float] | None:
@@ -584,6 +582,10 @@ def stream_main(args) -> int:
     project = Path(args.project).resolve()
     paths = Paths(project)
     record = Path(args.record) if args.record else default_record(project)
+    if record is None:
+        print(f"error: no record given and none in {project / 'data' / 'records'}: name one, "
+              "e.g. tinybeat stream ../shared/data/mitdb/208", file=sys.stderr)
+        return 2
     out_dir = Path(args.out) if args.out else paths.model_dir / "stream"
     json_path, png_path = out_dir / f"{record.name}.json", out_dir / f"{record.name}.png"
     for stale in (json_path, png_path):  # a failed run leaves no stale result behind
