@@ -48,7 +48,8 @@ def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None
     (dest / "model").mkdir(exist_ok=True)
     shutil.copy(ROOT / "model" / "config.yaml", dest / "model" / "config.yaml")
     trained, entry = saved_model_entry(board_id)
-    write_headers(Paths(dest), trained, entry, load_config(Paths(ROOT).config).budget.max_cycles)
+    headers = dest / "include"  # this copy builds without the pre-build hook: the headers go on the default path
+    write_headers(Paths(dest, headers), trained, entry, load_config(Paths(ROOT).config).budget.max_cycles)
     ini = (ROOT / "platformio.ini").read_text()
     ini = re.sub(r"(?m)^core_dir\s*=.*$", f"core_dir = {ROOT / '.platformio'}", ini)
     ini = re.sub(r"(?m)^extra_scripts\s*=.*$", "", ini)

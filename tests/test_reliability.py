@@ -319,8 +319,8 @@ def test_gitignore_lists_no_tracked_file() -> None:
 
 def test_candidate_scores_are_rounded(trained: Path) -> None:
     """CV scores carry at most 9 decimals: float noise across machines cannot reorder candidates."""
-    for cand in load_trained(Paths(trained))["candidates"]:
-        assert cand["cv_metric"] == round(cand["cv_metric"], 9)
+    for cand in load_trained(Paths(trained)).candidates:
+        assert cand.cv_metric == round(cand.cv_metric, 9)
 
 
 # ---- predict ----------------------------------------------------------------------------------------------
@@ -559,6 +559,7 @@ def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
     for every family."""
     from tinybeat.core.search import default_grid
     from tinybeat.pipeline.checks import grid_costs
+    from tinybeat.targets import load_target
 
     X, y, g = synthetic_table()
     config = header_config(search={"families": ["gbt", "rf", "mlp", "linear"]})
@@ -566,8 +567,9 @@ def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
     ensure_model(trained, MEGA, log=quiet)
     saved = load_trained(Paths(trained))
     cfg = load_config(Paths(trained).config)
-    predicted = grid_costs(default_grid(cfg.search.families, cfg.search.max_trees), saved["n_inputs"])
-    assert set(predicted) == {c["name"] for c in saved["candidates"]}
-    for c in saved["candidates"]:
-        cost = predicted[c["name"]]
-        assert (cost.flash_bytes, cost.ram_bytes, cost.cycles) == (c["flash_bytes"], c["ram_bytes"], c["cycles"]), c
+    predicted = grid_costs(default_grid(cfg.search.families, cfg.search.max_trees), saved.n_inputs,
+                           load_target(trained, MEGA))
+    assert set(predicted) == {c.name for c in saved.candidates}
+    for c in saved.candidates:
+        cost = predicted[c.name]
+        assert (cost.flash_bytes, cost.ram_bytes, cost.cycles) == (c.flash_bytes, c.ram_bytes, c.cycles), c
