@@ -64,9 +64,11 @@ int main(void)
 	for (unsigned long k = 0; k < TB_GOLDEN_COUNT; k++) {
 		for (unsigned long i = 0; i < TB_GOLDEN_N_INPUTS; i++)
 			x[i] = tb_flash_u8(tb_golden_inputs + k * TB_GOLDEN_N_INPUTS + i);
-		int32_t score = 0;
-		const uint8_t klass = tb_model_predict(&tb_model, x, &score);
-		const int32_t again = tb_model_score(&tb_model, x);
+		int32_t score = 0, again = 0;
+		uint8_t klass = TB_CLASS_NONE;
+		if (tb_model_predict(&tb_model, x, TB_GOLDEN_N_INPUTS, &score, &klass) != TB_OK ||
+		    tb_model_score(&tb_model, x, TB_GOLDEN_N_INPUTS, &again) != TB_OK)
+			return 3;
 		if (score != tb_flash_i32(tb_golden_scores + k) || klass != tb_flash_u8(tb_golden_classes + k))
 			golden_mismatches++;
 		printf("%ld %u %ld\n", (long)score, (unsigned)klass, (long)again);
