@@ -27,7 +27,8 @@
 #error "the model takes more inputs than one INFER frame can carry"
 #endif
 
-#define FIRMWARE_VERSION "0.1.0"
+/* one version: the package's __version__, which the generated header carries */
+#define FIRMWARE_VERSION TB_MODEL_VERSION
 /* A frame whose bytes stop arriving is abandoned after this many Timer2 ticks (16.4 ms each). */
 #define FRAME_TIMEOUT_TICKS 8u
 

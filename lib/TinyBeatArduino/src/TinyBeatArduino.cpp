@@ -13,7 +13,8 @@
 #error "the model takes more inputs than one INFER frame can carry"
 #endif
 
-#define TINYBEAT_ARDUINO_VERSION "0.1.0"
+/* one version: the package's __version__, which the generated header carries */
+#define TINYBEAT_ARDUINO_VERSION TB_MODEL_VERSION
 #define LINK_FRAME_TIMEOUT_MS 130u
 
 TinyBeatClass TinyBeat;
