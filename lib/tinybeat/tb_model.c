@@ -4,7 +4,7 @@
 #include "tinybeat.h"
 
 /* The checks both entry points share, then the model's kernel (writes *score on TB_OK only). */
-static inline tb_status_t run_kernel(const tb_model_t *model, const uint8_t *x, uint16_t n_x, int32_t *score)
+static inline __attribute__((always_inline)) tb_status_t run_kernel(const tb_model_t *model, const uint8_t *x, uint16_t n_x, int32_t *score)
 {
 	if (model == NULL || x == NULL)
 		return TB_ERR_NULL;
@@ -26,18 +26,14 @@ tb_status_t tb_model_score(const tb_model_t *model, const uint8_t *x, uint16_t n
 tb_status_t tb_model_predict(const tb_model_t *model, const uint8_t *x, uint16_t n_x, int32_t *score,
                              uint8_t *cls)
 {
-	int32_t s = 0;
-	tb_status_t status = TB_ERR_NULL;
-	uint8_t c = TB_CLASS_NONE;
-	if (cls != NULL) {
-		status = run_kernel(model, x, n_x, &s);
-		if (status == TB_OK)
-			c = s > model->decision_threshold ? 1u : 0u;
-		else
-			s = 0;
-		*cls = c;
-	}
-	if (score != NULL)
-		*score = s;
+	int32_t local;
+	int32_t *out = score != NULL ? score : &local; /* the kernel writes the score here */
+	*out = 0;
+	if (cls == NULL)
+		return TB_ERR_NULL;
+	*cls = TB_CLASS_NONE;
+	const tb_status_t status = run_kernel(model, x, n_x, out);
+	if (status == TB_OK)
+		*cls = *out > model->decision_threshold ? 1u : 0u;
 	return status;
 }
