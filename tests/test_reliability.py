@@ -558,6 +558,7 @@ def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
     for every family."""
     from tinybeat.core.search import default_grid
     from tinybeat.pipeline.checks import grid_costs
+    from tinybeat.targets import load_target
 
     X, y, g = synthetic_table()
     config = header_config(search={"families": ["gbt", "rf", "mlp", "linear"]})
@@ -565,7 +566,8 @@ def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
     ensure_model(trained, MEGA, log=quiet)
     saved = load_trained(Paths(trained))
     cfg = load_config(Paths(trained).config)
-    predicted = grid_costs(default_grid(cfg.search.families, cfg.search.max_trees), saved["n_inputs"])
+    target = load_target(trained, MEGA)
+    predicted = grid_costs(default_grid(cfg.search.families, cfg.search.max_trees), saved["n_inputs"], target)
     assert set(predicted) == {c["name"] for c in saved["candidates"]}
     for c in saved["candidates"]:
         cost = predicted[c["name"]]

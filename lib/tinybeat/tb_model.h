@@ -11,7 +11,7 @@
  * declared input range). Every family computes an int32 score; the predicted
  * class is 1 (abnormal) when score > decision_threshold, else 0 (normal).
  *
- * A family plugs in with (see README "Adding a model family"):
+ * A family plugs in with (README "The engine's C API"):
  *  - a parameter struct tb_<name>_t declared in tb_<name>.h,
  *  - its kernel K (and a plain-C reference K_ref, tested bit-exact) and
  *  - K_checked, a tb_kernel_fn: it returns TB_ERR_FAMILY unless model->family
