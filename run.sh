@@ -3,7 +3,7 @@
 #   ./run.sh setup   install what the project needs (idempotent, safe to re-run)
 #   ./run.sh main    setup, then train-or-reload the model, build the firmware and
 #                    evaluate it beat by beat on the simulated ATmega2560
-#   ./run.sh test    setup, then run every test: pytest, native, on-target and Arduino suites
+#   ./run.sh test    setup, then run every test: pytest, native, on-target (Mega and Uno) and Arduino suites
 set -euo pipefail
 cd "$(dirname "$0")"
 PROJECT_DIR=$(pwd)
@@ -74,6 +74,8 @@ tests() {
   "$PIO" test -e native
   log "On-target suites on the simulated ATmega2560 (pio test -e megaatmega2560)"
   "$PIO" test -e megaatmega2560
+  log "On-target suites on the simulated ATmega328P, 2 KB SRAM (pio test -e uno)"
+  "$PIO" test -e uno
   log "Arduino framework suites on the simulated ATmega2560 (pio test -e megaatmega2560-arduino)"
   "$PIO" test -e megaatmega2560-arduino
 }

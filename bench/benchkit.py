@@ -186,7 +186,9 @@ def tinybeat_app_header() -> str:
 #include "tinybeat_model.h"
 static uint8_t bench_app_predict(const uint8_t *raw)
 {
-	return tb_model_predict(&tb_model, raw, 0);
+	uint8_t cls;
+	(void)tb_model_predict(&tb_model, raw, TB_MODEL_N_INPUTS, 0, &cls); /* TB_CLASS_NONE on error */
+	return cls;
 }
 #endif
 """

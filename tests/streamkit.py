@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable
 
 from projkit import ROOT
 
@@ -33,8 +34,12 @@ def saved_model_entry(board_id: str):
     return trained, select_for_board(trained, load_board(ROOT, board_id), load_config(paths.config))
 
 
-def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None = None) -> Path:
-    """Build src/avr + lib with the saved model's headers in dest; returns firmware.elf."""
+def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None = None,
+                   header_patch: Callable[[str], str] | None = None) -> Path:
+    """Build src/avr + lib with the saved model's headers in dest; returns firmware.elf.
+
+    header_patch: edits the model header's text before the build (a test's broken model).
+    """
     from tinybeat.pipeline.config import load_config
     from tinybeat.pipeline.artifacts import Paths
     from tinybeat.pipeline.ensure import write_headers
@@ -50,6 +55,12 @@ def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None
     trained, entry = saved_model_entry(board_id)
     headers = dest / "include"  # this copy builds without the pre-build hook: the headers go on the default path
     write_headers(Paths(dest, headers), trained, entry, load_config(Paths(ROOT).config).budget.max_cycles)
+    if header_patch is not None:
+        header = headers / "tinybeat_model.h"
+        text = header.read_text()
+        patched = header_patch(text)
+        assert patched != text, "the header patch changed nothing"
+        header.write_text(patched)
     ini = (ROOT / "platformio.ini").read_text()
     ini = re.sub(r"(?m)^core_dir\s*=.*$", f"core_dir = {ROOT / '.platformio'}", ini)
     ini = re.sub(r"(?m)^extra_scripts\s*=.*$", "", ini)

@@ -64,9 +64,11 @@ int main(void)
 	for (unsigned long k = 0; k < TB_GOLDEN_COUNT; k++) {
 		for (unsigned long i = 0; i < TB_GOLDEN_N_INPUTS; i++)
 			x[i] = tb_flash_u8(tb_golden_inputs + k * TB_GOLDEN_N_INPUTS + i);
-		int32_t score = 0;
-		const uint8_t klass = tb_model_predict(&tb_model, x, &score);
-		const int32_t again = tb_model_score(&tb_model, x);
+		int32_t score = 0, again = 0;
+		uint8_t klass = TB_CLASS_NONE;
+		if (tb_model_predict(&tb_model, x, TB_GOLDEN_N_INPUTS, &score, &klass) != TB_OK ||
+		    tb_model_score(&tb_model, x, TB_GOLDEN_N_INPUTS, &again) != TB_OK)
+			return 3;
 		if (score != tb_flash_i32(tb_golden_scores + k) || klass != tb_flash_u8(tb_golden_classes + k))
 			golden_mismatches++;
 		printf("%ld %u %ld\n", (long)score, (unsigned)klass, (long)again);
@@ -306,3 +308,18 @@ def test_fitted_linear_on_near_constant_inputs_fits_int32(tmp_path: Path, engine
     assert -(2**31) <= model.b2 <= INT32_MAX and expected.min() >= -(2**31) and expected.max() <= INT32_MAX
     scores, _, _, _ = build_and_run(case, probe, tmp_path, engine_objects)
     np.testing.assert_array_equal(scores, expected)
+
+
+@pytest.mark.parametrize("name", ["trees-depth1", "linear-sign", "mlp-relu-edge"])
+def test_only_the_models_kernel_is_needed(name: str, tmp_path: Path, engine_objects: list[str]) -> None:
+    """The descriptor names its family's kernel: the engine links without any other family's objects
+    (tb_model.c dispatches on no family), and still computes the reference scores."""
+    case = CASES[name]()
+    kernel = case.model.c_source().kernel  # e.g. tb_trees_score, defined in tb_trees.c
+    stem = kernel[:-len("_score")]  # tb_trees
+    own = [o for o in engine_objects if Path(o).stem.startswith(stem) or Path(o).stem == "tb_model"]
+    assert len(own) < len(engine_objects), "no other family's objects to leave out"
+    X = probe_inputs(case, n_random=16)
+    scores, _, _, golden_bad = build_and_run(case, X, tmp_path, own)
+    np.testing.assert_array_equal(scores, families.predict_scores(case.model, X))
+    assert golden_bad == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -42,6 +43,7 @@ from tinybeat.pipeline.selection import select_for_board
 from tinybeat.device.protocol import Frame
 from tinybeat.core.quantize import quantize_inputs
 from tinybeat.device.vboard import VirtualBoard, vboard_path
+from tinybeat.targets.avr import DESCRIPTOR_RAM_BYTES
 
 ENV = "megaatmega2560"
 PIO = ROOT / ".venv" / "bin" / "pio"
@@ -210,9 +212,35 @@ def test_no_soft_float_linked(firmware: Firmware) -> None:
     """Integer-only: none of avr-libc's soft-float routines is in the firmware."""
     out = subprocess.run([TOOLS["avr-nm"], str(firmware.elf)], capture_output=True, text=True, check=True).stdout
     symbols = {line.split()[-1] for line in out.splitlines() if line.strip()}
-    assert "main" in symbols and "tb_model_score" in symbols, "avr-nm did not list the firmware's symbols"
+    assert "main" in symbols and "tb_model_predict" in symbols, "avr-nm did not list the firmware's symbols"
     linked = sorted(set(SOFT_FLOAT) & symbols)
     assert not linked, f"soft-float routines linked: {linked}"
+
+
+def _symbol_sizes(elf: Path) -> dict[str, int]:
+    """avr-nm -S: symbol name -> size in bytes (symbols with a size only)."""
+    out = subprocess.run([TOOLS["avr-nm"], "-S", str(elf)], capture_output=True, text=True, check=True).stdout
+    return {parts[3]: int(parts[1], 16) for parts in (line.split() for line in out.splitlines()) if len(parts) == 4}
+
+
+def test_only_the_models_kernel_links(firmware: Firmware) -> None:
+    """The descriptor names its family's checked kernel: no other family's kernel is in the firmware."""
+    symbols = _symbol_sizes(firmware.elf)
+    own = firmware.model.c_source().kernel
+    checked = {m.group(1) for src in (ROOT / "lib" / "tinybeat").glob("*.c")
+               for m in re.finditer(r"^tb_status_t (tb_\w+)_checked\(", src.read_text(), flags=re.M)}
+    assert own in checked, f"lib/tinybeat has no {own}_checked"
+    assert {own, own + "_checked"} <= symbols.keys()
+    others = sorted(name for k in checked - {own} for name in (k, k + "_checked") if name in symbols)
+    assert not others, f"kernels of other families linked: {others}"
+
+
+def test_model_ram_is_as_declared(firmware: Firmware) -> None:
+    """The descriptor and its parameter struct are the model's RAM: within DESCRIPTOR_RAM_BYTES (INFO reports it)."""
+    symbols = _symbol_sizes(firmware.elf)
+    ram = symbols["tb_model"] + symbols["tb_model_params"]
+    assert symbols["tb_model"] == 11, "sizeof(tb_model_t) on AVR"
+    assert ram <= DESCRIPTOR_RAM_BYTES == int(c_define(firmware.header, "TB_MODEL_RAM_BYTES"))
 
 
 def test_static_ram_is_small(firmware: Firmware) -> None:
@@ -282,11 +310,29 @@ def test_bad_crc_gets_error_1(dev: client.Device) -> None:
 
 
 @pytest.mark.parametrize("delta", [-1, 1, None])
-def test_wrong_length_infer_gets_error_6(firmware: Firmware, dev: client.Device, delta: int | None) -> None:
-    """INFER with one sample too few, too many or none: ERROR 6; the next INFO works."""
+def test_wrong_length_infer_gets_engine_error(firmware: Firmware, dev: client.Device, delta: int | None) -> None:
+    """INFER with one sample too few, too many or none: the engine's TB_ERR_INPUT_LENGTH in an
+    ERROR frame (E_ENGINE), never a verdict, and no inference counted; the next INFO works."""
     n = 0 if delta is None else firmware.X.shape[1] + delta
-    reply = _exchange(dev, protocol.encode_frame(protocol.INFER, 0, bytes(n)))
-    _assert_error(reply, protocol.E_PAYLOAD, 0, protocol.INFER)
+    dev.serial.write(protocol.encode_frame(protocol.RESET_STATS, 0))
+    dev.serial.write(protocol.encode_frame(protocol.INFER, 1, bytes(n)))
+    dev.serial.write(protocol.encode_frame(protocol.STATS, 2))
+    frames = _read_frames(dev, lambda f: len(f) >= 3, 3.0)
+    assert [f.seq for f in frames] == [0, 1, 2], frames
+    reply = frames[1]
+    assert (reply.type, reply.error) == (protocol.ERROR, protocol.E_ENGINE), reply
+    assert protocol.decode_engine_error_reply(reply.payload) == (protocol.INFER,
+                                                                  protocol.EngineStatus.TB_ERR_INPUT_LENGTH)
+    assert "TB_ERR_INPUT_LENGTH" in protocol.describe_error(reply)
+    assert protocol.decode_stats_reply(frames[2].payload).count == 0
+    _info_ok(dev)
+
+
+def test_client_names_the_engine_error(firmware: Firmware, dev: client.Device) -> None:
+    """Device.infer with a beat of the wrong length raises one clear line naming the engine status."""
+    dev.seq = 0
+    with pytest.raises(client.DeviceError, match="TB_ERR_INPUT_LENGTH.*no verdict"):
+        dev.infer(firmware.X[0, :-1])
     _info_ok(dev)
 
 

@@ -4,6 +4,7 @@ sequence rule, payload codecs, and a byte-for-byte cross-check against lib/tbpro
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -83,7 +84,83 @@ def test_constants_match_spec():
     assert [int(t) for t in (tp.FrameType.INFO, tp.FrameType.INFER, tp.FrameType.STATS,
                              tp.FrameType.RESET_STATS, tp.FrameType.ERROR)] == [1, 2, 3, 4, 0x7F]
     assert tp.reply_type(tp.INFER) == tp.FrameType.INFER_REPLY == 0x82
-    assert [int(e) for e in tp.ErrorCode] == list(range(9))
+    assert [int(e) for e in tp.ErrorCode] == list(range(10))
+
+
+# ---- one source of truth: the C headers and this module agree -------------------------------
+
+# C names whose Python twin is spelled differently (the C ones end in _FRAME to stay apart from
+# the parser's tbp_event_t values TBP_EV_NONE / TBP_EV_FRAME / ..., which are not frame types).
+C_RENAMED = {"EV_BEAT_FRAME": "EV_BEAT", "EV_SIGNAL_FRAME": "EV_SIGNAL", "EV_STATUS_FRAME": "EV_STATUS"}
+C_PARSER_EVENTS = {"EV_NONE", "EV_FRAME", "EV_BAD_CRC", "EV_BAD_LENGTH"}  # tbp_event_t: tp.EventKind
+PY_ONLY = {"PREAMBLE", "SRC_OFF"}  # bytes of both preambles; a stream-stats value set in stream.c
+
+
+def _c_int(expr: str, known: dict[str, int]) -> int:
+    """Value of a C integer constant expression of literals, known names, + and parentheses."""
+    text = re.sub(r"\b(0x[0-9A-Fa-f]+|\d+)[uUlL]*\b", r"\1", expr)
+    text = re.sub(r"\b(TBP|TB)_(\w+)\b", lambda m: str(known[m.group(2)]), text)
+    assert re.fullmatch(r"[0-9A-Fa-fx+() ]+", text), f"not a simple constant: {expr!r}"
+    return int(eval(text, {"__builtins__": {}}))  # noqa: S307  (digits, +, parentheses only)
+
+
+def c_constants(header: Path, prefix: str) -> dict[str, int]:
+    """Every `#define PREFIX_NAME value` and `PREFIX_NAME = value` enumerator of a C header, by NAME."""
+    text = re.sub(r"/\*.*?\*/", "", header.read_text(), flags=re.S)
+    out: dict[str, int] = {}
+    for m in re.finditer(r"^#define %s_(\w+)[ \t]+(.+?)\s*$|\b%s_(\w+)\s*=\s*([^,}\n]+)" % (prefix, prefix),
+                         text, flags=re.M):
+        name, expr = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        if name.endswith("_H") or "(" in name:
+            continue  # include guard
+        out[name] = _c_int(expr, out)
+    return out
+
+
+def test_every_tbproto_constant_equals_python() -> None:
+    """tbproto.h <-> tinybeat.device.protocol: every code and size, both ways."""
+    c = c_constants(ROOT / "lib" / "tbproto" / "tbproto.h", "TBP")
+    assert len(c) > 40 and c["MAX_PAYLOAD"] == 200 and c["FRAME_MAX"] == 208, c
+    py_names = {n for n, v in vars(tp).items() if re.fullmatch(r"[A-Z][A-Z0-9_]*", n) and isinstance(v, int)}
+    for name, value in c.items():
+        if name in C_PARSER_EVENTS or name == "CRC_INIT":
+            continue
+        py = C_RENAMED.get(name, name)
+        assert py in py_names, f"tbproto.h TBP_{name} has no twin in protocol.py"
+        assert getattr(tp, py) == value, f"TBP_{name} = {value:#x} in C, {py} = {getattr(tp, py):#x} in Python"
+    assert tp.CRC_INIT == c["CRC_INIT"]
+    events = re.search(r"typedef enum \{(.*?)\} tbp_event_t;", (ROOT / "lib" / "tbproto" / "tbproto.h").read_text(),
+                       flags=re.S)
+    order = re.findall(r"\bTBP_(EV_\w+)", re.sub(r"/\*.*?\*/", "", events.group(1)))  # implicit values 0, 1, ...
+    assert order[0] == "EV_NONE" and set(order) == C_PARSER_EVENTS
+    assert {k.name: int(k) for k in tp.EventKind} == {n[3:]: order.index(n) for n in ("EV_BAD_CRC", "EV_BAD_LENGTH")}
+    missing = py_names - PY_ONLY - {C_RENAMED.get(n, n) for n in c}
+    assert not missing, f"protocol.py constants missing from tbproto.h: {sorted(missing)}"
+
+
+def test_engine_status_matches_tb_model_h() -> None:
+    """EngineStatus (decoded from E_ENGINE replies) equals tb_status_t in lib/tinybeat/tb_model.h."""
+    text = (ROOT / "lib" / "tinybeat" / "tb_model.h").read_text()
+    block = re.search(r"typedef enum \{(.*?)\} tb_status_t;", text, flags=re.S)
+    assert block, "tb_status_t not found"
+    c = {f"TB_{m.group(1)}": int(m.group(2)) for m in re.finditer(r"\bTB_(\w+) = (\d+)", block.group(1))}
+    assert c == {s.name: int(s) for s in tp.EngineStatus}
+    assert int(re.search(r"#define TB_CLASS_NONE (0x[0-9A-F]+)u", text).group(1), 16) == tp.CLASS_NONE
+
+
+def test_engine_error_codec_and_message() -> None:
+    raw = tp.encode_engine_error_reply(tp.INFER, tp.EngineStatus.TB_ERR_FAMILY)
+    assert raw == b"\x02\x03" and len(raw) == tp.ENGINE_ERROR_SIZE
+    assert tp.decode_engine_error_reply(raw) == (tp.INFER, 3)
+    frame = tp.Frame(tp.ERROR, 4, tp.E_ENGINE, raw)
+    assert frame.is_error
+    assert tp.describe_error(frame) == ("error 9 (E_ENGINE): the inference engine refused the INFER request "
+                                        "with TB_ERR_FAMILY (the firmware's model has an unknown family); no verdict")
+    assert tp.describe_error(tp.Frame(tp.ERROR, 0, tp.E_ENGINE, b"\x02")).startswith(
+        "error 9 (E_ENGINE): E_ENGINE error reply payload must be 2 bytes")
+    assert tp.describe_error(tp.Frame(tp.ERROR, 0, 77, b"\x02")) == "error 77 (unknown 77)"
+    with pytest.raises(ValueError):
+        tp.encode_engine_error_reply(tp.INFER, 0)  # TB_OK is not an error
 
 
 # ---- parser ---------------------------------------------------------------------------------

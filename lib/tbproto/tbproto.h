@@ -69,7 +69,8 @@ enum {
 	TBP_E_TIMEOUT = 5,  /* a partial frame was abandoned after an inter-byte gap */
 	TBP_E_PAYLOAD = 6,  /* payload length wrong for the type */
 	TBP_E_ARG = 7,      /* a payload value out of range (stream source, channel, rate) */
-	TBP_E_STATE = 8     /* not now: SAMPLES while not streaming from the host */
+	TBP_E_STATE = 8,    /* not now: SAMPLES while not streaming from the host */
+	TBP_E_ENGINE = 9    /* the inference engine refused the request: payload {request type, tb_status_t} */
 };
 
 /* Stream sources (STREAM_START). */
@@ -88,6 +89,7 @@ enum {
 #define TBP_INFER_REPLY_SIZE 9        /* class u8, score i32, cycles u32 */
 #define TBP_STATS_REPLY_SIZE 20       /* count, min, avg, max u32; stack_max, free_ram_min u16 */
 #define TBP_ERROR_REPLY_SIZE 1        /* the offending request type, or 0 if unknown */
+#define TBP_ENGINE_ERROR_SIZE 2       /* TBP_E_ENGINE only: request type u8, engine status u8 (tb_status_t) */
 #define TBP_FINGERPRINT_SIZE 8
 #define TBP_INFO_REPLY_FIXED_SIZE 26  /* INFO reply without the name and version strings */
 #define TBP_STREAM_START_SIZE 4       /* source u8, channel u8, rate_hz u16 */

@@ -1,4 +1,6 @@
 /* Dense kernels: int8 weights in flash times uint8 activations, int32 sums. */
+#include <stddef.h>
+
 #include "tb_flash.h"
 #include "tinybeat.h"
 
@@ -31,4 +33,24 @@ int32_t tb_dense_score(const tb_dense_t *dense, const uint8_t *x, uint16_t n_inp
 		score += (int32_t)tb_flash_i8(dense->w2 + j) * h;
 	}
 	return score;
+}
+
+tb_status_t tb_dense_score_checked(const tb_model_t *model, const uint8_t *x, int32_t *score)
+{
+	const tb_dense_t *dense = (const tb_dense_t *)model->params;
+	if (model->family != TB_FAMILY_MLP && model->family != TB_FAMILY_LINEAR)
+		return TB_ERR_FAMILY;
+	if (dense == NULL || dense->w2 == NULL)
+		return TB_ERR_NULL;
+	if (model->family == TB_FAMILY_LINEAR) {
+		if (dense->n_hidden != 0u)
+			return TB_ERR_PARAM;
+	} else {
+		if (dense->w1 == NULL || dense->b1 == NULL)
+			return TB_ERR_NULL;
+		if (dense->n_hidden == 0u || dense->s1 < 1u || dense->s1 > 31u)
+			return TB_ERR_PARAM;
+	}
+	*score = tb_dense_score(dense, x, model->n_inputs);
+	return TB_OK;
 }

@@ -1,10 +1,22 @@
 /*
- * tb_model.h: plain structs describing every model family the pipeline emits.
+ * tb_model.h: the engine's status codes and the model descriptor every family shares.
+ *
+ * A model is a small descriptor (this struct, in RAM) that names its family's
+ * checked kernel and points at the family's parameter struct (also in RAM);
+ * the parameter struct points at the model arrays in flash (TB_FLASH). The
+ * generated header (include/tinybeat_model.h) defines both, so only the model's
+ * own kernel is referenced and linked: the engine has no switch over families.
  *
  * All arithmetic is integer. Inputs are n_inputs uint8 samples (0..255 for the
  * declared input range). Every family computes an int32 score; the predicted
  * class is 1 (abnormal) when score > decision_threshold, else 0 (normal).
- * Array pointers point into flash (TB_FLASH); the structs themselves are small.
+ *
+ * A family plugs in with (README "The engine's C API"):
+ *  - a parameter struct tb_<name>_t declared in tb_<name>.h,
+ *  - its kernel K (and a plain-C reference K_ref, tested bit-exact) and
+ *  - K_checked, a tb_kernel_fn: it returns TB_ERR_FAMILY unless model->family
+ *    is one of its own codes, TB_ERR_PARAM for a parameter outside its
+ *    documented range, else writes K's score and returns TB_OK.
  */
 #ifndef TB_MODEL_H
 #define TB_MODEL_H
@@ -15,50 +27,37 @@
 extern "C" {
 #endif
 
+/* Result of every engine call. Only TB_OK comes with a score or a class. */
 typedef enum {
-	TB_FAMILY_TREES = 1,  /* gradient-boosted trees or random forest */
-	TB_FAMILY_MLP = 2,    /* one hidden ReLU layer, int8 weights */
-	TB_FAMILY_LINEAR = 3  /* int8 weights, one dot product */
-} tb_family_t;
+	TB_OK = 0,
+	TB_ERR_NULL = 1,         /* a NULL model, input, output or parameter pointer */
+	TB_ERR_INPUT_LENGTH = 2, /* n_x differs from the model's n_inputs */
+	TB_ERR_FAMILY = 3,       /* no kernel, or the kernel does not serve the model's family code */
+	TB_ERR_PARAM = 4         /* a family parameter outside its documented range */
+} tb_status_t;
+
+/* The class written by tb_model_predict when it returns an error: no verdict. */
+#define TB_CLASS_NONE 0xFFu
+
+struct tb_model;
 
 /*
- * Complete binary trees of equal depth, stored breadth-first.
- * nodes: n_trees * (2^depth - 1) pairs {feature, threshold}: at node i go to
- *   child 2i+1 when x[feature] <= threshold, else to 2i+2.
- * leaves: n_trees * 2^depth int16 values; score = bias + sum of one leaf per tree.
+ * A family's checked kernel. Called by tb_model_score with model, x and score
+ * not NULL and x holding exactly model->n_inputs bytes. Writes *score only
+ * when it returns TB_OK.
  */
-typedef struct {
-	uint8_t n_trees;
-	uint8_t depth; /* 1..7 */
-	const uint8_t *nodes;
-	const int16_t *leaves;
-	int32_t bias;
-} tb_trees_t;
+typedef tb_status_t (*tb_kernel_fn)(const struct tb_model *model, const uint8_t *x, int32_t *score);
 
 /*
- * Fully connected layers with int8 weights (row-major, one row per neuron).
- * hidden[j] = clamp((relu(dot(w1[j], x) + b1[j]) * m1 + 2^(s1-1)) >> s1, 0, 255)
- * score     = dot(w2, hidden) + b2
- * The linear family is the output layer alone (n_hidden = 0, w2 over x).
+ * The model descriptor: 11 bytes of RAM on AVR (2 + 2 + 4 + 2 + 1), plus the
+ * family's parameter struct it points to (tb_trees_t 10 B, tb_dense_t 14 B).
  */
-typedef struct {
-	uint16_t n_hidden;
-	const int8_t *w1;
-	const int32_t *b1;
-	uint8_t m1;  /* requantisation multiplier */
-	uint8_t s1;  /* requantisation shift, 1..31 */
-	const int8_t *w2;
-	int32_t b2;
-} tb_dense_t;
-
-typedef struct {
-	uint8_t family; /* tb_family_t */
-	uint16_t n_inputs;
-	int32_t decision_threshold;
-	union {
-		tb_trees_t trees;
-		tb_dense_t dense;
-	} u;
+typedef struct tb_model {
+	tb_kernel_fn kernel;        /* the family's K_checked; NULL: TB_ERR_FAMILY */
+	const void *params;         /* the family's parameter struct, e.g. a const tb_trees_t * */
+	int32_t decision_threshold; /* any int32: class 1 when score > decision_threshold */
+	uint16_t n_inputs;          /* 1..65535 input bytes (a family may allow fewer, e.g. trees 1..256) */
+	uint8_t family;             /* the family code, e.g. TB_FAMILY_TREES (1); 0 is never valid */
 } tb_model_t;
 
 #ifdef __cplusplus

@@ -27,7 +27,8 @@
 #error "the model takes more inputs than one INFER frame can carry"
 #endif
 
-#define FIRMWARE_VERSION "0.1.0"
+/* one version: the package's __version__, which the generated header carries */
+#define FIRMWARE_VERSION TB_MODEL_VERSION
 /* A frame whose bytes stop arriving is abandoned after this many Timer2 ticks (16.4 ms each). */
 #define FRAME_TIMEOUT_TICKS 8u
 
@@ -110,6 +111,12 @@ void send_error(uint8_t seq, uint8_t error, uint8_t request_type)
 	send_frame(TBP_ERROR, seq, error, &request_type, 1);
 }
 
+void send_engine_error(uint8_t seq, uint8_t request_type, uint8_t status)
+{
+	const uint8_t out[TBP_ENGINE_ERROR_SIZE] = { request_type, status };
+	send_frame(TBP_ERROR, seq, TBP_E_ENGINE, out, sizeof(out));
+}
+
 void leds_show(uint8_t abnormal)
 {
 	BOARD_LED_PORT = (uint8_t)((BOARD_LED_PORT & ~(BOARD_LED_NORMAL | BOARD_LED_ABNORMAL)) |
@@ -117,16 +124,23 @@ void leds_show(uint8_t abnormal)
 }
 
 /* ---- requests ---- */
+/* The payload goes to the engine as it came: the engine checks its length (and the
+ * model); any status but TB_OK is an ERROR reply (TBP_E_ENGINE), never a verdict. */
 static void handle_infer(const tbp_frame_t *f)
 {
 	int32_t score;
+	uint8_t klass;
 	uint8_t out[TBP_INFER_REPLY_SIZE];
 	tbavr_cycles_init();
 	const uint32_t overhead = tbavr_cycles_overhead();
 	const uint32_t t0 = tbavr_cycles_now();
-	const uint8_t klass = tb_model_predict(&tb_model, f->payload, &score);
+	const tb_status_t status = tb_model_predict(&tb_model, f->payload, f->size, &score, &klass);
 	const uint32_t cycles = tbavr_cycles_now() - t0 - overhead;
 	tbavr_cycles_off();
+	if (status != TB_OK) {
+		send_engine_error(f->seq, TBP_INFER, (uint8_t)status);
+		return;
+	}
 
 	g_stats.count++;
 	g_stats.sum += cycles;
@@ -201,7 +215,7 @@ static void handle_frame(const tbp_frame_t *f)
 		expect_size = 0;
 		break;
 	case TBP_INFER:
-		expect_size = TB_MODEL_N_INPUTS;
+		expect_size = 0xFEu; /* any: the engine checks the length */
 		break;
 	default:
 		if (!stream_owns(f->type)) {
@@ -219,7 +233,7 @@ static void handle_frame(const tbp_frame_t *f)
 		stream_request(f);
 		return;
 	}
-	if (f->size != expect_size) {
+	if (expect_size != 0xFEu && f->size != expect_size) {
 		send_error(f->seq, TBP_E_PAYLOAD, f->type);
 		return;
 	}

@@ -12,6 +12,10 @@
 
 #define SRC_OFF 0xFFu
 
+#if TB_CLASS_NONE != TBP_CLASS_NONE
+#error "the engine's no-verdict class must be the protocol's"
+#endif
+
 /* The model's inputs: all TBF_N_INPUTS (193), the beat window only (187), or none. */
 #if TB_MODEL_N_INPUTS == TBF_N_INPUTS || TB_MODEL_N_INPUTS == TBF_BEAT_LEN
 #define STREAM_CLASSIFY 1
@@ -28,7 +32,8 @@ static struct {
 	uint16_t rate;
 	uint16_t to_status; /* samples until the next STATUS event */
 	uint32_t samples, beats, max_cycles;
-} g_st = { SRC_OFF, 0, 0, 0, 0, 0, 0, 0 };
+	uint8_t engine_status; /* the last status other than TB_OK since it was reported, else TB_OK */
+} g_st = { SRC_OFF, 0, 0, 0, 0, 0, 0, 0, TB_OK };
 
 uint8_t stream_owns(uint8_t type)
 {
@@ -98,8 +103,12 @@ static void process(uint16_t sample)
 	const uint32_t t0 = tbavr_cycles_now();
 	const tbf_event_t ev = tbf_push(&g_front, code, lead_off, &g_beat);
 #if STREAM_CLASSIFY
-	if (ev == TBF_EV_BEAT && !(g_beat.flags & TBF_BEAT_NO_PRE))
-		klass = tb_model_predict(&tb_model, g_beat.x, &score);
+	if (ev == TBF_EV_BEAT && !(g_beat.flags & TBF_BEAT_NO_PRE)) {
+		/* on any status but TB_OK klass is TB_CLASS_NONE (== TBP_CLASS_NONE): no verdict */
+		const tb_status_t status = tb_model_predict(&tb_model, g_beat.x, TB_MODEL_N_INPUTS, &score, &klass);
+		if (status != TB_OK)
+			g_st.engine_status = (uint8_t)status;
+	}
 #endif
 	const uint32_t cycles = tbavr_cycles_now() - t0 - overhead;
 	tbavr_cycles_off();
@@ -188,8 +197,14 @@ void stream_request(const tbp_frame_t *f)
 			send_error(f->seq, TBP_E_STATE, f->type);
 			return;
 		}
+		g_st.engine_status = TB_OK;
 		for (uint8_t i = 0; i < f->size; i += 2u)
 			process(tbp_get_u16(f->payload + i));
+		if (g_st.engine_status != TB_OK) { /* a beat of these samples got no verdict: say why */
+			send_engine_error(f->seq, f->type, g_st.engine_status);
+			g_st.engine_status = TB_OK;
+			return;
+		}
 		tbp_put_u32(out, g_st.samples);
 		send_frame(TBP_SAMPLES | TBP_REPLY, f->seq, TBP_OK, out, TBP_SAMPLES_REPLY_SIZE);
 		return;

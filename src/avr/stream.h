@@ -22,6 +22,8 @@
 /* Provided by main.c. */
 void send_frame(uint8_t type, uint8_t seq, uint8_t error, const uint8_t *payload, uint8_t size);
 void send_error(uint8_t seq, uint8_t error, uint8_t request_type);
+/* ERROR frame TBP_E_ENGINE: payload {request_type, status} (a tb_status_t other than TB_OK). */
+void send_engine_error(uint8_t seq, uint8_t request_type, uint8_t status);
 void leds_show(uint8_t abnormal);
 
 /* 1 for the frame types stream.c answers (STREAM_START/STOP, SAMPLES, STREAM_STATS). */

@@ -11,7 +11,8 @@
  *                    the byte round(255 * (v - LOW) / (HIGH - LOW)) as in training.
  *
  * Prints "<class> <score>" per beat (class 1 = abnormal). A malformed line is
- * reported on stderr with its line number and the program exits 2.
+ * reported on stderr with its line number and the program exits 2; an engine
+ * error (tb_status_t) likewise, with the status, and exit code 3.
  */
 #include <math.h>
 #include <stdio.h>
@@ -132,7 +133,12 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		int32_t score;
-		const uint8_t klass = tb_model_predict(&tb_model, x, &score);
+		uint8_t klass;
+		const tb_status_t status = tb_model_predict(&tb_model, x, TB_MODEL_N_INPUTS, &score, &klass);
+		if (status != TB_OK) {
+			fprintf(stderr, "stdin: line %lu: the engine refused the beat (tb_status_t %d)\n", n, (int)status);
+			return 3;
+		}
 		printf("%u %ld\n", klass, (long)score);
 	}
 	return 0;

@@ -13,7 +13,8 @@
 #error "the model takes more inputs than one INFER frame can carry"
 #endif
 
-#define TINYBEAT_ARDUINO_VERSION "0.1.0"
+/* one version: the package's __version__, which the generated header carries */
+#define TINYBEAT_ARDUINO_VERSION TB_MODEL_VERSION
 #define LINK_FRAME_TIMEOUT_MS 130u
 
 TinyBeatClass TinyBeat;
@@ -37,24 +38,31 @@ const __FlashStringHelper *TinyBeatClass::modelFingerprint() const
 
 uint8_t TinyBeatClass::classify(const uint8_t *beat, int32_t *score)
 {
+	return classify(beat, TB_MODEL_N_INPUTS, score);
+}
+
+uint8_t TinyBeatClass::classify(const uint8_t *beat, uint16_t length, int32_t *score)
+{
 	int32_t s = 0;
 	uint8_t klass;
+	tb_status_t status;
 	if (tinybeat_timer_running()) {
 		/* Timer1 samples the ECG: count cycles on it without disturbing it. */
 		const uint32_t t0 = tinybeat_timer_cycles();
-		klass = tb_model_predict(&tb_model, beat, &s);
+		status = tb_model_predict(&tb_model, beat, length, &s, &klass);
 		cycles_ = tinybeat_timer_cycles() - t0;
 	} else {
 		tbavr_cycles_init();
 		const uint32_t overhead = tbavr_cycles_overhead();
 		const uint32_t t0 = tbavr_cycles_now();
-		klass = tb_model_predict(&tb_model, beat, &s);
+		status = tb_model_predict(&tb_model, beat, length, &s, &klass);
 		cycles_ = tbavr_cycles_now() - t0 - overhead;
 		tbavr_cycles_off();
 	}
+	status_ = (uint8_t)status;
 	if (score)
 		*score = s;
-	return klass;
+	return status == TB_OK ? klass : (uint8_t)TINYBEAT_UNCLASSIFIED;
 }
 
 uint16_t TinyBeatClass::freeRamMin() const
@@ -155,7 +163,7 @@ void TinyBeatLink::handleFrame()
 		expect_size = 0;
 		break;
 	case TBP_INFER:
-		expect_size = TB_MODEL_N_INPUTS;
+		expect_size = 0xFEu; /* any: the engine checks the length */
 		break;
 	default:
 		sendError(f->seq, TBP_E_TYPE, f->type);
@@ -165,7 +173,7 @@ void TinyBeatLink::handleFrame()
 		sendError(f->seq, TBP_E_SEQUENCE, f->type);
 		return;
 	}
-	if (f->size != expect_size) {
+	if (expect_size != 0xFEu && f->size != expect_size) {
 		sendError(f->seq, TBP_E_PAYLOAD, f->type);
 		return;
 	}
@@ -174,7 +182,8 @@ void TinyBeatLink::handleFrame()
 		sendInfo(f->seq);
 		break;
 	case TBP_INFER:
-		memcpy(beat_, f->payload, TB_MODEL_N_INPUTS);
+		memcpy(beat_, f->payload, f->size);
+		beatLength_ = f->size;
 		pendingSeq_ = f->seq;
 		pending_ = 1;
 		break;
@@ -209,6 +218,7 @@ void TinyBeatLink::onText(uint8_t byte)
 			io_.print(F("error: "));
 			io_.println(textWhy_);
 		} else if (textCount_ == TB_MODEL_N_INPUTS) {
+			beatLength_ = TB_MODEL_N_INPUTS;
 			pending_ = 2;
 		} else if (textCount_ != 0) {
 			io_.print(F("error: a beat is "));
@@ -295,6 +305,19 @@ void TinyBeatLink::reply(uint8_t verdict, int32_t score)
 {
 	if (!pending_)
 		return;
+	if (verdict != TINYBEAT_NORMAL && verdict != TINYBEAT_ABNORMAL) { /* no verdict: say why */
+		const uint8_t status = TinyBeat.lastStatus();
+		if (pending_ == 1) {
+			const uint8_t out[TBP_ENGINE_ERROR_SIZE] = { TBP_INFER, status };
+			sendFrame(TBP_ERROR, pendingSeq_, TBP_E_ENGINE, out, sizeof(out));
+		} else {
+			io_.print(F("error: the model refused the beat (engine status "));
+			io_.print(status);
+			io_.println(F(")"));
+		}
+		pending_ = 0;
+		return;
+	}
 	const uint32_t cycles = TinyBeat.lastCycles();
 	count_++;
 	sum_ += cycles;

@@ -6,6 +6,7 @@
  *   // 1. classify a beat you already have (TinyBeat.inputs() bytes, 0..255)
  *   int32_t score;
  *   uint8_t verdict = TinyBeat.classify(beat, &score);  // TINYBEAT_NORMAL or TINYBEAT_ABNORMAL
+ *   // (TINYBEAT_UNCLASSIFIED if the engine refused it: TinyBeat.lastStatus() says why)
  *
  *   // 2. or let it sample an AD8232 ECG module and find the beats
  *   TinyBeat.begin(A0, 10, 11, 360);     // ECG on A0, LO+ on 10, LO- on 11, 360 Hz
@@ -43,7 +44,8 @@ enum {
 enum {
 	TINYBEAT_CLASSIFIED = 0,
 	TINYBEAT_NO_RHYTHM = 1,     /* first beat after start or after the signal came back */
-	TINYBEAT_MODEL_INPUTS = 2   /* the model takes neither the front end's 193 inputs nor its 187-byte window */
+	TINYBEAT_MODEL_INPUTS = 2,  /* the model takes neither the front end's 193 inputs nor its 187-byte window */
+	TINYBEAT_ENGINE_ERROR = 3   /* the inference engine refused the beat: TinyBeat.lastStatus() */
 };
 
 /* Signal states (TinyBeat.signal()), the front end's tbf_signal_t. */
@@ -81,9 +83,14 @@ public:
 	uint16_t inputs() const;                    /* bytes per beat the model takes */
 	const __FlashStringHelper *modelName() const;
 	const __FlashStringHelper *modelFingerprint() const; /* 16 hex digits */
-	/* 0 normal / 1 abnormal for beat[inputs()]; *score gets the model score when not NULL.
+	/* TINYBEAT_NORMAL / TINYBEAT_ABNORMAL for beat[inputs()]; *score gets the model score when
+	 * not NULL (0 without a verdict). TINYBEAT_UNCLASSIFIED when the engine refuses the beat:
+	 * lastStatus() is then its tb_status_t (1 NULL pointer, 2 wrong length, 3 family, 4 parameter).
 	 * Takes about a millisecond (measured: lastCycles()). */
 	uint8_t classify(const uint8_t *beat, int32_t *score = NULL);
+	/* The same for a beat of `length` bytes: anything but inputs() is TINYBEAT_UNCLASSIFIED. */
+	uint8_t classify(const uint8_t *beat, uint16_t length, int32_t *score);
+	uint8_t lastStatus() const { return status_; }  /* tb_status_t of the last classify(), 0 = ok */
 	uint32_t lastCycles() const { return cycles_; } /* CPU cycles of the last classify() */
 	/* Least free RAM since reset, bytes: RAM less static data less the deepest stack seen. */
 	uint16_t freeRamMin() const;
@@ -104,6 +111,7 @@ public:
 
 private:
 	uint32_t cycles_ = 0;
+	uint8_t status_ = 0;
 };
 
 extern TinyBeatClass TinyBeat;
@@ -117,9 +125,13 @@ extern TinyBeatClass TinyBeat;
  *
  *   if (link.poll()) {                      // a beat arrived
  *     int32_t score;
- *     uint8_t verdict = TinyBeat.classify(link.beat(), &score);
+ *     uint8_t verdict = TinyBeat.classify(link.beat(), link.beatLength(), &score);
  *     link.reply(verdict, score);           // the verdict back, framed or as text
  *   }
+ *
+ * An INFER frame's payload reaches classify() as it came (beatLength() bytes): the
+ * engine checks the length. A TINYBEAT_UNCLASSIFIED verdict is answered with an
+ * ERROR frame (TBP_E_ENGINE, payload {INFER, TinyBeat.lastStatus()}) or an error line.
  *
  * Every byte is treated as hostile: bad frames get error replies, a frame
  * that stops half way is dropped after 130 ms, long or malformed text lines
@@ -134,6 +146,7 @@ public:
 	 * and answer with reply() before the next poll(). */
 	bool poll();
 	const uint8_t *beat() const { return beat_; }
+	uint16_t beatLength() const { return beatLength_; } /* bytes of beat(): the frame's payload size */
 	void reply(uint8_t verdict, int32_t score);
 	uint32_t beatsReceived() const { return count_; }
 
@@ -152,6 +165,7 @@ private:
 	uint8_t expectedSeq_ = 0;
 	uint8_t pendingSeq_ = 0;
 	uint8_t pending_ = 0;        /* 0 none, 1 framed beat, 2 text beat */
+	uint8_t beatLength_ = 0;     /* bytes of the pending beat */
 	unsigned long lastByteMs_ = 0;
 	/* text mode */
 	uint16_t textCount_ = 0;     /* values received in the current line */

@@ -206,7 +206,7 @@ uint8_t TinyBeatClass::available()
 				r->reason = TINYBEAT_MODEL_INPUTS;
 			} else {
 				r->verdict = classify(g_beat.x, &r->score);
-				r->reason = TINYBEAT_CLASSIFIED;
+				r->reason = r->verdict == TINYBEAT_UNCLASSIFIED ? TINYBEAT_ENGINE_ERROR : TINYBEAT_CLASSIFIED;
 			}
 			g_ready = 1;
 			return 1;

@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from tinybeat import __version__
 from tinybeat.core.families import IntModel
-from tinybeat.core.families.base import check_int32
+from tinybeat.core.families.base import CSource, check_int32
 from tinybeat.targets.avr import DESCRIPTOR_RAM_BYTES as DESCRIPTOR_RAM_BYTES_AVR
 
-# tb_model_t union member of each kernel's parameter struct
-UNION_MEMBER = {"tb_trees_t": "trees", "tb_dense_t": "dense"}
+# A family's C side: parameter struct tb_<name>_t declared in lib/tinybeat/tb_<name>.h, kernel K
+# with K_checked (a tb_kernel_fn) beside it. The descriptor names K_checked, so only that family links.
+_PARAMS_TYPE = re.compile(r"tb_[a-z0-9_]+_t")
+_KERNEL = re.compile(r"tb_[a-z0-9_]+")
+
+
+def descriptor(src: CSource, *, n_inputs: int, decision_threshold: int) -> str:
+    """C text of the family's parameter struct and the tb_model_t descriptor (after its #include).
+
+    The parameter struct `tb_model_params` (type src.params_type) and the descriptor `tb_model`
+    are static const objects (in RAM on AVR, small); the arrays they point to are in flash.
+    """
+    if not _PARAMS_TYPE.fullmatch(src.params_type) or not _KERNEL.fullmatch(src.kernel):
+        raise ValueError(f"C names must look like tb_<name>_t and tb_<name>: got params type "
+                         f"{src.params_type!r}, kernel {src.kernel!r}")
+    if not 1 <= src.family_code <= 255:
+        raise ValueError(f"family code {src.family_code} must be 1..255")
+    if not 1 <= n_inputs <= 0xFFFF:
+        raise ValueError(f"n_inputs = {n_inputs} must be 1..65535")
+    checked = f"{src.kernel}_checked"
+    return f"""/* the family's checked kernel (declared in its header too) */
+#ifdef __cplusplus
+extern "C"
+#endif
+tb_status_t {checked}(const tb_model_t *model, const uint8_t *x, int32_t *score);
+
+static const {src.params_type} tb_model_params = {src.params_init};
+static const tb_model_t tb_model = {{
+	.kernel = {checked},
+	.params = &tb_model_params,
+	.decision_threshold = {decision_threshold}L,
+	.n_inputs = {n_inputs},
+	.family = {src.family_code},
+}};
+"""
 
 
 def c_array(ctype: str, name: str, values: np.ndarray, per_line: int = 16) -> str:
@@ -39,7 +74,6 @@ def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fin
     src = model.c_source()
     arrays = "\n".join(c_array(ctype, array, values, per_line=8 if ctype == "int32_t" else 16)
                        for ctype, array, values in src.arrays)
-    init = "{ .%s = %s }" % (UNION_MEMBER[src.params_type], src.params_init)
     fp_bytes = ", ".join(f"0x{fingerprint[i:i + 2]}" for i in range(0, 16, 2))
     family = src.family_code
     return f"""/*
@@ -51,6 +85,7 @@ def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fin
 
 #include "tb_flash.h"
 #include "tb_model.h"
+#include "{src.params_type[:-2]}.h"
 
 #define TB_MODEL_NAME "{name}"
 #define TB_MODEL_VERSION "{__version__}"
@@ -67,8 +102,7 @@ def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fin
 #define TB_MODEL_INPUT_HIGH ({float(input_range[1])!r})
 
 {arrays}
-static const tb_model_t tb_model = {{ {family}, {n_inputs}, {decision_threshold}L, {init} }};
-
+{descriptor(src, n_inputs=n_inputs, decision_threshold=decision_threshold)}
 #endif /* {guard} */
 """
 

@@ -60,7 +60,7 @@ class Device:
                     if out.seq != seq:
                         continue  # a stale reply
                     if out.is_error:
-                        raise DeviceError(f"device replied error {out.error} to request type {type_:#x}")
+                        raise DeviceError(f"device replied {protocol.describe_error(out)} to request type {type_:#x}")
                     if out.type != protocol.reply_type(type_):
                         raise DeviceError(f"unexpected reply type {out.type:#x} to {type_:#x}")
                     return out

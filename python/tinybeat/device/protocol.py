@@ -24,6 +24,10 @@ Stream mode (protocol version 2): STREAM_START / STREAM_STOP / SAMPLES /
 STREAM_STATS requests, and event frames the device sends on its own while
 streaming (BEAT, SIGNAL, STATUS; types 0x40..0x4F, never replies: a host
 waiting for a reply skips them, see :func:`is_event`).
+
+Every constant below is written once, with the name ``tbproto.h`` gives it minus
+the ``TBP_`` prefix; ``tests/test_protocol.py`` parses ``tbproto.h`` (and the
+engine's ``tb_status_t`` in ``tb_model.h``) and checks every code and size.
 """
 
 from __future__ import annotations
@@ -36,14 +40,15 @@ from typing import Sequence, Union
 __all__ = [
     "PROTO_VERSION", "PREAMBLE0", "PREAMBLE1", "PREAMBLE", "MAX_PAYLOAD", "HEADER_SIZE", "CRC_SIZE",
     "FRAME_MAX", "CRC_INIT", "INFO", "INFER", "STATS", "RESET_STATS", "REPLY", "ERROR",
-    "OK", "E_CRC", "E_LENGTH", "E_TYPE", "E_SEQUENCE", "E_TIMEOUT", "E_PAYLOAD",
-    "INFER_REPLY_SIZE", "STATS_REPLY_SIZE", "ERROR_REPLY_SIZE", "FINGERPRINT_SIZE",
+    "OK", "E_CRC", "E_LENGTH", "E_TYPE", "E_SEQUENCE", "E_TIMEOUT", "E_PAYLOAD", "E_ENGINE",
+    "INFER_REPLY_SIZE", "STATS_REPLY_SIZE", "ERROR_REPLY_SIZE", "ENGINE_ERROR_SIZE", "FINGERPRINT_SIZE",
     "INFO_REPLY_FIXED_SIZE", "FrameType", "ErrorCode", "EventKind", "ProtocolError", "PayloadError",
     "Frame", "ProtocolEvent", "FrameParser", "InferResult", "DeviceInfo", "DeviceStats",
     "crc16", "crc16_update", "encode_frame", "reply_type", "next_seq", "check_sequence",
     "encode_infer_request", "decode_infer_request", "encode_infer_reply", "decode_infer_reply",
     "encode_info_reply", "decode_info_reply", "encode_stats_reply", "decode_stats_reply",
-    "encode_error_reply", "decode_error_reply",
+    "encode_error_reply", "decode_error_reply", "EngineStatus", "encode_engine_error_reply",
+    "decode_engine_error_reply", "describe_error",
     "STREAM_START", "STREAM_STOP", "SAMPLES", "STREAM_STATS", "EV_BEAT", "EV_SIGNAL", "EV_STATUS",
     "E_ARG", "E_STATE", "SRC_ADC", "SRC_HOST", "SRC_OFF", "SAMPLE_LEAD_OFF", "SAMPLES_MAX", "CLASS_NONE",
     "STREAM_START_SIZE", "SAMPLES_REPLY_SIZE", "STREAM_STATS_SIZE", "BEAT_SIZE", "SIGNAL_SIZE",
@@ -67,45 +72,7 @@ FRAME_MAX = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE
 CRC_INIT = 0xFFFF
 
 
-class FrameType(IntEnum):
-    """Frame types.  A reply has type ``request | REPLY``; ``ERROR`` is the error reply."""
-
-    INFO = 0x01
-    INFER = 0x02
-    STATS = 0x03
-    RESET_STATS = 0x04
-    STREAM_START = 0x10
-    STREAM_STOP = 0x11
-    SAMPLES = 0x12
-    STREAM_STATS = 0x13
-    EV_BEAT = 0x41
-    EV_SIGNAL = 0x42
-    EV_STATUS = 0x43
-    ERROR = 0x7F
-    INFO_REPLY = 0x81
-    INFER_REPLY = 0x82
-    STATS_REPLY = 0x83
-    RESET_STATS_REPLY = 0x84
-    STREAM_START_REPLY = 0x90
-    STREAM_STOP_REPLY = 0x91
-    SAMPLES_REPLY = 0x92
-    STREAM_STATS_REPLY = 0x93
-
-
-class ErrorCode(IntEnum):
-    """The error byte of a reply."""
-
-    OK = 0
-    BAD_CRC = 1  # the CRC did not match
-    BAD_LENGTH = 2  # size > MAX_PAYLOAD
-    BAD_TYPE = 3  # unknown request type
-    BAD_SEQUENCE = 4  # seq is not 0 and not previous accepted seq + 1
-    TIMEOUT = 5  # a partial frame was abandoned after an inter-byte gap
-    BAD_PAYLOAD = 6  # payload length wrong for the type
-    BAD_ARG = 7  # a payload value out of range (stream source, channel, rate)
-    BAD_STATE = 8  # not now: SAMPLES while not streaming from the host
-
-
+# frame types: a reply has type request | REPLY; ERROR is the error reply
 INFO = 0x01
 INFER = 0x02
 STATS = 0x03
@@ -120,15 +87,17 @@ EV_STATUS = 0x43
 REPLY = 0x80
 ERROR = 0x7F
 
+# error codes (the error byte of a reply)
 OK = 0
-E_CRC = 1
-E_LENGTH = 2
-E_TYPE = 3
-E_SEQUENCE = 4
-E_TIMEOUT = 5
-E_PAYLOAD = 6
-E_ARG = 7
-E_STATE = 8
+E_CRC = 1  # the CRC did not match
+E_LENGTH = 2  # size > MAX_PAYLOAD
+E_TYPE = 3  # unknown request type
+E_SEQUENCE = 4  # seq is not 0 and not previous accepted seq + 1
+E_TIMEOUT = 5  # a partial frame was abandoned after an inter-byte gap
+E_PAYLOAD = 6  # payload length wrong for the type
+E_ARG = 7  # a payload value out of range (stream source, channel, rate)
+E_STATE = 8  # not now: SAMPLES while not streaming from the host
+E_ENGINE = 9  # the inference engine refused the request: payload {request type, EngineStatus}
 
 SRC_ADC = 0  # stream source: the board's ADC
 SRC_HOST = 1  # stream source: SAMPLES frames
@@ -140,6 +109,7 @@ CLASS_NONE = 0xFF  # BEAT class: not classified
 INFER_REPLY_SIZE = 9  # class u8, score i32, cycles u32
 STATS_REPLY_SIZE = 20  # count, min, avg, max u32; stack_max, free_ram_min u16
 ERROR_REPLY_SIZE = 1  # the offending request type, or 0 if unknown
+ENGINE_ERROR_SIZE = 2  # E_ENGINE only: request type u8, engine status u8
 FINGERPRINT_SIZE = 8
 INFO_REPLY_FIXED_SIZE = 26  # INFO reply without the name and version strings
 STREAM_START_SIZE = 4  # source u8, channel u8, rate_hz u16
@@ -147,6 +117,34 @@ SAMPLES_REPLY_SIZE = 4  # samples since STREAM_START u32
 STREAM_STATS_SIZE = 23
 BEAT_SIZE = 30
 SIGNAL_SIZE = 5
+
+_REQUESTS = {"INFO": INFO, "INFER": INFER, "STATS": STATS, "RESET_STATS": RESET_STATS,
+             "STREAM_START": STREAM_START, "STREAM_STOP": STREAM_STOP, "SAMPLES": SAMPLES,
+             "STREAM_STATS": STREAM_STATS}
+FrameType = IntEnum("FrameType", {**_REQUESTS, "EV_BEAT": EV_BEAT, "EV_SIGNAL": EV_SIGNAL, "EV_STATUS": EV_STATUS,
+                                  "ERROR": ERROR, **{f"{k}_REPLY": v | REPLY for k, v in _REQUESTS.items()}})
+FrameType.__doc__ = "Frame types (the module constants as an enum).  A reply has type ``request | REPLY``."
+ErrorCode = IntEnum("ErrorCode", {name: value for name, value in globals().items()
+                                  if name == "OK" or (name.startswith("E_") and isinstance(value, int))})
+ErrorCode.__doc__ = "The error byte of a reply (the module's OK and E_* constants as an enum)."
+
+
+class EngineStatus(IntEnum):
+    """The engine's ``tb_status_t`` (lib/tinybeat/tb_model.h), carried by E_ENGINE error replies."""
+
+    TB_OK = 0
+    TB_ERR_NULL = 1  # a NULL model, input, output or parameter pointer
+    TB_ERR_INPUT_LENGTH = 2  # the input length differs from the model's n_inputs
+    TB_ERR_FAMILY = 3  # no kernel, or the kernel does not serve the model's family code
+    TB_ERR_PARAM = 4  # a family parameter outside its documented range
+
+
+_ENGINE_STATUS_TEXT = {
+    EngineStatus.TB_ERR_NULL: "a NULL pointer",
+    EngineStatus.TB_ERR_INPUT_LENGTH: "the input length is not the model's",
+    EngineStatus.TB_ERR_FAMILY: "the firmware's model has an unknown family",
+    EngineStatus.TB_ERR_PARAM: "a model parameter is out of range",
+}
 
 _INFER_REPLY = struct.Struct("<BiI")
 _STATS_REPLY = struct.Struct("<IIIIHH")
@@ -523,6 +521,37 @@ def encode_error_reply(request_type: int) -> bytes:
 def decode_error_reply(payload: bytes) -> int:
     """ERROR reply payload to the offending request type (0 if unknown)."""
     return _expect_len("ERROR reply", payload, ERROR_REPLY_SIZE)[0]
+
+
+def encode_engine_error_reply(request_type: int, status: int) -> bytes:
+    """E_ENGINE error reply payload: the request type, then the engine's status (not TB_OK)."""
+    if not 1 <= int(status) <= 0xFF:
+        raise ValueError(f"engine status must be 1..255, got {status}")
+    return bytes((_check_u8("request_type", request_type), int(status)))
+
+
+def decode_engine_error_reply(payload: bytes) -> tuple[int, int]:
+    """E_ENGINE error reply payload to (request type, engine status)."""
+    raw = _expect_len("E_ENGINE error reply", payload, ENGINE_ERROR_SIZE)
+    return raw[0], raw[1]
+
+
+def _name(enum: type[IntEnum], value: int) -> str:
+    return enum(value).name if value in enum._value2member_map_ else f"unknown {value}"
+
+
+def describe_error(frame: Frame) -> str:
+    """One line for an error reply: the code by name and, for E_ENGINE, the engine's status."""
+    text = f"error {frame.error} ({_name(ErrorCode, frame.error)})"
+    if frame.type == ERROR and frame.error == E_ENGINE:
+        try:
+            request, status = decode_engine_error_reply(frame.payload)
+        except PayloadError as exc:
+            return f"{text}: {exc}"
+        why = _ENGINE_STATUS_TEXT.get(status, "an engine status this host does not know")
+        return (f"{text}: the inference engine refused the {_name(FrameType, request)} request with "
+                f"{_name(EngineStatus, status)} ({why}); no verdict")
+    return text
 
 
 # ---- stream mode ------------------------------------------------------------------------

@@ -266,9 +266,7 @@ class Session:
                 if f.seq != seq:
                     continue
                 if f.is_error:
-                    raise StreamError(f"the board replied error {f.error} "
-                                      f"({protocol.ErrorCode(f.error).name if f.error in protocol.ErrorCode._value2member_map_ else '?'}) "
-                                      f"to request {type_:#04x}")
+                    raise StreamError(f"the board replied {protocol.describe_error(f)} to request {type_:#04x}")
                 if f.type != protocol.reply_type(type_):
                     raise StreamError(f"unexpected reply {f.type:#04x} to request {type_:#04x}")
                 return f

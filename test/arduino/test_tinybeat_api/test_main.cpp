@@ -58,7 +58,7 @@ static uint8_t exchange(uint8_t type, uint8_t seq, const uint8_t *payload, uint8
 	g_io.give(g_frame, (uint16_t)tbp_encode(g_frame, sizeof(g_frame), type, seq, 0, payload, size));
 	if (g_link.poll()) {
 		int32_t score;
-		const uint8_t verdict = TinyBeat.classify(g_link.beat(), &score);
+		const uint8_t verdict = TinyBeat.classify(g_link.beat(), g_link.beatLength(), &score);
 		g_link.reply(verdict, score);
 	}
 	tbp_parser_init(&g_reply_parser);
@@ -128,10 +128,15 @@ static void test_link_infer_matches_golden(void)
 static void test_link_rejects_bad_frames(void)
 {
 	g_link.begin();
-	/* wrong payload length for INFER */
+	/* wrong payload length for INFER: the engine's status in an ERROR frame, no verdict */
 	MT_ASSERT_TRUE(exchange(TBP_INFER, 0, g_x, 3));
 	MT_ASSERT_EQ_UINT(TBP_ERROR, g_reply_parser.frame.type);
-	MT_ASSERT_EQ_UINT(TBP_E_PAYLOAD, g_reply_parser.frame.error);
+	MT_ASSERT_EQ_UINT(TBP_E_ENGINE, g_reply_parser.frame.error);
+	MT_ASSERT_EQ_UINT(TBP_ENGINE_ERROR_SIZE, g_reply_parser.frame.size);
+	MT_ASSERT_EQ_UINT(TBP_INFER, g_reply_parser.frame.payload[0]);
+	MT_ASSERT_EQ_UINT(TB_ERR_INPUT_LENGTH, g_reply_parser.frame.payload[1]);
+	MT_ASSERT_EQ_UINT(TB_ERR_INPUT_LENGTH, TinyBeat.lastStatus());
+	MT_ASSERT_EQ_UINT(0, g_link.beatsReceived());
 	/* unknown type */
 	MT_ASSERT_TRUE(exchange(0x55, 0, NULL, 0));
 	MT_ASSERT_EQ_UINT(TBP_E_TYPE, g_reply_parser.frame.error);

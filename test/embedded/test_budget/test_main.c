@@ -17,6 +17,7 @@
 
 static uint8_t g_x[TB_MODEL_N_INPUTS];
 static uint32_t g_min = UINT32_MAX, g_max, g_sum;
+static uint8_t g_status; /* OR of every call's status: TB_OK (0) when all succeeded */
 
 static void load_golden(uint16_t k)
 {
@@ -30,10 +31,12 @@ static void measure_all(void)
 	const uint32_t overhead = tbavr_cycles_overhead();
 	for (uint16_t k = 0; k < TB_GOLDEN_COUNT; k++) {
 		int32_t score;
+		uint8_t cls;
 		load_golden(k);
 		const uint32_t t0 = tbavr_cycles_now();
-		tb_model_predict(&tb_model, g_x, &score);
+		const tb_status_t status = tb_model_predict(&tb_model, g_x, TB_MODEL_N_INPUTS, &score, &cls);
 		const uint32_t dt = tbavr_cycles_now() - t0 - overhead;
+		g_status |= (uint8_t)status;
 		if (dt < g_min)
 			g_min = dt;
 		if (dt > g_max)
@@ -56,6 +59,7 @@ static void test_cycles_within_budget(void)
 	mt_print(", budget ");
 	mt_print_uint(TB_MODEL_CYCLE_BUDGET);
 	mt_print(")\n");
+	MT_ASSERT_EQ_INT(TB_OK, g_status);
 	MT_ASSERT_TRUE(g_min > 0);
 	MT_ASSERT_LE_INT((int32_t)TB_MODEL_CYCLE_BUDGET, (int32_t)g_max);
 }
@@ -65,6 +69,19 @@ static void test_cycle_estimate_is_close(void)
 	/* The search trusts the estimate: it must stay within 25 % of the measured maximum. */
 	const int32_t est = (int32_t)TB_MODEL_CYCLES_ESTIMATE;
 	MT_ASSERT_IN_RANGE(est - est / 4, est + est / 4, (int32_t)g_max);
+}
+
+static void test_model_ram_as_declared(void)
+{
+	/* the descriptor and its parameter struct are the model's only RAM (arrays are in flash) */
+	const uint16_t ram = (uint16_t)(sizeof(tb_model) + sizeof(tb_model_params));
+	mt_print("model RAM: ");
+	mt_print_uint(ram);
+	mt_print(" B (declared ");
+	mt_print_uint(TB_MODEL_RAM_BYTES);
+	mt_print(")\n");
+	MT_ASSERT_EQ_INT(11, sizeof(tb_model_t));
+	MT_ASSERT_LE_INT(TB_MODEL_RAM_BYTES, ram);
 }
 
 static void test_stack_within_budget(void)
@@ -86,6 +103,7 @@ int main(void)
 	sei();
 	MT_RUN(test_cycles_within_budget);
 	MT_RUN(test_cycle_estimate_is_close);
+	MT_RUN(test_model_ram_as_declared);
 	MT_RUN(test_stack_within_budget);
 	return mt_end();
 }

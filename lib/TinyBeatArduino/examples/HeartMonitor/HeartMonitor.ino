@@ -52,10 +52,15 @@ static void printBeat(const TinyBeatResult &b)
 	Serial.print(b.heartRate());
 	Serial.print(F("bpm "));
 	if (b.verdict == TINYBEAT_UNCLASSIFIED) {
-		if (b.reason == TINYBEAT_NO_RHYTHM)
+		if (b.reason == TINYBEAT_NO_RHYTHM) {
 			Serial.println(F("(first beat: no verdict yet)"));
-		else
+		} else if (b.reason == TINYBEAT_ENGINE_ERROR) {
+			Serial.print(F("(no verdict: the engine refused the beat, status "));
+			Serial.print(TinyBeat.lastStatus());
+			Serial.println(F(")"));
+		} else {
 			Serial.println(F("(no verdict: the model does not take the front end's beats)"));
+		}
 		return;
 	}
 	Serial.print(b.verdict == TINYBEAT_ABNORMAL ? F("ABNORMAL") : F("normal"));

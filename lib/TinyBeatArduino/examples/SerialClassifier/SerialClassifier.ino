@@ -42,7 +42,8 @@ void loop()
 	wdt_reset();
 	if (link.poll()) { /* a beat arrived */
 		int32_t score;
-		const uint8_t verdict = TinyBeat.classify(link.beat(), &score);
+		/* TINYBEAT_UNCLASSIFIED (a frame of the wrong length): both LEDs off, an error reply */
+		const uint8_t verdict = TinyBeat.classify(link.beat(), link.beatLength(), &score);
 		digitalWrite(LED_NORMAL, verdict == TINYBEAT_NORMAL ? HIGH : LOW);
 		digitalWrite(LED_ABNORMAL, verdict == TINYBEAT_ABNORMAL ? HIGH : LOW);
 		link.reply(verdict, score);
