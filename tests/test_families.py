@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
+from tinybeat.codegen import c_header
 from tinybeat.core import families
 from tinybeat.core.families.base import CSource, FitSpec, IntModel
 from tinybeat.core.search import cross_validate, default_grid, pareto_front
@@ -135,3 +136,7 @@ def test_a_toy_family_plugs_in_by_one_registry_line(monkeypatch: pytest.MonkeyPa
     assert pareto_front(cands)
     model = next(m for _, _, m in ToyFamily().fit(ToyFamily().grid(8)[1], X, y, 0))
     assert families.from_dict(families.to_dict(model)).predict_scores(X).tolist() == model.predict_scores(X).tolist()
+    header = c_header.model_header(model, n_inputs=X.shape[1], decision_threshold=0, fingerprint="ab" * 32,
+                                   cycle_estimate=52, cycle_budget=1000)
+    assert "tb_model_inputs[2] TB_FLASH" in header and '#include "tb_toy.h"' in header
+    assert "tb_toy_score_checked" in header and "#define TB_MODEL_FAMILY 9" in header
