@@ -93,6 +93,7 @@ def test_constants_match_spec():
 # the parser's tbp_event_t values TBP_EV_NONE / TBP_EV_FRAME / ..., which are not frame types).
 C_RENAMED = {"EV_BEAT_FRAME": "EV_BEAT", "EV_SIGNAL_FRAME": "EV_SIGNAL", "EV_STATUS_FRAME": "EV_STATUS"}
 C_PARSER_EVENTS = {"EV_NONE", "EV_FRAME", "EV_BAD_CRC", "EV_BAD_LENGTH"}  # tbp_event_t: tp.EventKind
+C_DEVICE_ONLY = {"SIZE_ANY", "SIZE_OWNER"}  # tbp_check_request's size rules: never on the wire
 PY_ONLY = {"PREAMBLE", "SRC_OFF"}  # bytes of both preambles; a stream-stats value set in stream.c
 
 
@@ -123,7 +124,7 @@ def test_every_tbproto_constant_equals_python() -> None:
     assert len(c) > 40 and c["MAX_PAYLOAD"] == 200 and c["FRAME_MAX"] == 208, c
     py_names = {n for n, v in vars(tp).items() if re.fullmatch(r"[A-Z][A-Z0-9_]*", n) and isinstance(v, int)}
     for name, value in c.items():
-        if name in C_PARSER_EVENTS or name == "CRC_INIT":
+        if name in C_PARSER_EVENTS or name in C_DEVICE_ONLY or name == "CRC_INIT":
             continue
         py = C_RENAMED.get(name, name)
         assert py in py_names, f"tbproto.h TBP_{name} has no twin in protocol.py"

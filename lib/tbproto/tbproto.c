@@ -159,6 +159,58 @@ uint8_t tbp_check_sequence(uint8_t *expected_next, uint8_t seq)
 	return ok;
 }
 
+uint8_t tbp_check_request(const tbp_frame_t *f, uint8_t *expected_next, uint8_t (*is_owned)(uint8_t type),
+                          uint8_t *size_rule)
+{
+	switch (f->type) {
+	case TBP_INFO:
+	case TBP_STATS:
+	case TBP_RESET_STATS:
+		*size_rule = 0;
+		break;
+	case TBP_INFER:
+		*size_rule = TBP_SIZE_ANY;
+		break;
+	default:
+		if (is_owned == 0 || !is_owned(f->type))
+			return TBP_E_TYPE;
+		*size_rule = TBP_SIZE_OWNER;
+		break;
+	}
+	if (!tbp_check_sequence(expected_next, f->seq))
+		return TBP_E_SEQUENCE;
+	if (*size_rule == 0 && f->size != 0)
+		return TBP_E_PAYLOAD;
+	return TBP_OK;
+}
+
+void tbp_stats_reset(tbp_stats_t *s)
+{
+	s->count = s->min = s->max = 0;
+	s->sum = 0;
+}
+
+void tbp_stats_add(tbp_stats_t *s, uint32_t cycles)
+{
+	s->count++;
+	s->sum += cycles;
+	if (s->count == 1 || cycles < s->min)
+		s->min = cycles;
+	if (cycles > s->max)
+		s->max = cycles;
+}
+
+void tbp_stats_encode(const tbp_stats_t *s, uint16_t stack_max, uint16_t free_ram_min,
+                      uint8_t out[TBP_STATS_REPLY_SIZE])
+{
+	tbp_put_u32(out + 0, s->count);
+	tbp_put_u32(out + 4, s->min);
+	tbp_put_u32(out + 8, s->count ? (uint32_t)(s->sum / s->count) : 0);
+	tbp_put_u32(out + 12, s->max);
+	tbp_put_u16(out + 16, stack_max);
+	tbp_put_u16(out + 18, free_ram_min);
+}
+
 void tbp_put_u16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v & 0xFFu);

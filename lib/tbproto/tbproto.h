@@ -155,6 +155,31 @@ size_t tbp_encode(uint8_t *out, size_t cap, uint8_t type, uint8_t seq, uint8_t e
  * the received seq.  Start with *expected_next = 0. */
 uint8_t tbp_check_sequence(uint8_t *expected_next, uint8_t seq);
 
+/* Payload size of a request type, for tbp_check_request. */
+#define TBP_SIZE_ANY 0xFEu   /* any size: the handler checks it (INFER: the engine checks the length) */
+#define TBP_SIZE_OWNER 0xFFu /* a type the caller's own module handles, size included (stream mode) */
+
+/* What a device checks of every request before acting on it, in order: a known type
+ * (INFO, STATS, RESET_STATS, INFER, or one for which is_owned(type) is nonzero; is_owned
+ * may be NULL), the sequence number (tbp_check_sequence), the payload size (0 for INFO,
+ * STATS and RESET_STATS). Returns TBP_OK or the error code to reply with (TBP_E_TYPE,
+ * TBP_E_SEQUENCE, TBP_E_PAYLOAD). *size_rule is set to TBP_SIZE_ANY, TBP_SIZE_OWNER or 0. */
+uint8_t tbp_check_request(const tbp_frame_t *f, uint8_t *expected_next, uint8_t (*is_owned)(uint8_t type),
+                          uint8_t *size_rule);
+
+/* Inference cycle statistics behind a STATS reply. */
+typedef struct {
+	uint32_t count, min, max;
+	uint64_t sum;
+} tbp_stats_t;
+
+void tbp_stats_reset(tbp_stats_t *s);
+void tbp_stats_add(tbp_stats_t *s, uint32_t cycles);
+/* The STATS reply payload (TBP_STATS_REPLY_SIZE bytes): count, min, mean, max cycles, then
+ * the stack high-water mark and the free RAM left at that mark, in bytes. */
+void tbp_stats_encode(const tbp_stats_t *s, uint16_t stack_max, uint16_t free_ram_min,
+                      uint8_t out[TBP_STATS_REPLY_SIZE]);
+
 /* Little-endian helpers. */
 void tbp_put_u16(uint8_t *p, uint16_t v);
 void tbp_put_u32(uint8_t *p, uint32_t v);

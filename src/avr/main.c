@@ -35,10 +35,7 @@
 static tbp_parser_t g_parser;
 static uint8_t g_expected_seq;
 
-static struct {
-	uint32_t count, min, max;
-	uint64_t sum;
-} g_stats;
+static tbp_stats_t g_stats;
 
 static volatile uint8_t g_ticks;      /* Timer2 ticks since the last received byte */
 static volatile uint8_t g_wdt_fired;  /* the watchdog interrupt woke us: feed it from the main loop */
@@ -142,12 +139,7 @@ static void handle_infer(const tbp_frame_t *f)
 		return;
 	}
 
-	g_stats.count++;
-	g_stats.sum += cycles;
-	if (g_stats.count == 1 || cycles < g_stats.min)
-		g_stats.min = cycles;
-	if (cycles > g_stats.max)
-		g_stats.max = cycles;
+	tbp_stats_add(&g_stats, cycles);
 	leds_show(klass);
 
 	out[0] = klass;
@@ -162,12 +154,7 @@ static void handle_stats(const tbp_frame_t *f)
 {
 	uint8_t out[TBP_STATS_REPLY_SIZE];
 	const uint16_t stack = tbavr_stack_max_used();
-	tbp_put_u32(out + 0, g_stats.count);
-	tbp_put_u32(out + 4, g_stats.min);
-	tbp_put_u32(out + 8, g_stats.count ? (uint32_t)(g_stats.sum / g_stats.count) : 0);
-	tbp_put_u32(out + 12, g_stats.max);
-	tbp_put_u16(out + 16, stack);
-	tbp_put_u16(out + 18, (uint16_t)(ram_total() - tbavr_static_ram() - stack));
+	tbp_stats_encode(&g_stats, stack, (uint16_t)(ram_total() - tbavr_static_ram() - stack), out);
 	send_frame(TBP_STATS | TBP_REPLY, f->seq, TBP_OK, out, sizeof(out));
 }
 
@@ -207,34 +194,14 @@ static void handle_info(const tbp_frame_t *f)
 
 static void handle_frame(const tbp_frame_t *f)
 {
-	uint8_t expect_size;
-	switch (f->type) {
-	case TBP_INFO:
-	case TBP_STATS:
-	case TBP_RESET_STATS:
-		expect_size = 0;
-		break;
-	case TBP_INFER:
-		expect_size = 0xFEu; /* any: the engine checks the length */
-		break;
-	default:
-		if (!stream_owns(f->type)) {
-			send_error(f->seq, TBP_E_TYPE, f->type);
-			return;
-		}
-		expect_size = 0xFFu; /* stream.c checks its own payloads */
-		break;
-	}
-	if (!tbp_check_sequence(&g_expected_seq, f->seq)) {
-		send_error(f->seq, TBP_E_SEQUENCE, f->type);
+	uint8_t size_rule;
+	const uint8_t error = tbp_check_request(f, &g_expected_seq, stream_owns, &size_rule);
+	if (error != TBP_OK) {
+		send_error(f->seq, error, f->type);
 		return;
 	}
-	if (expect_size == 0xFFu) {
+	if (size_rule == TBP_SIZE_OWNER) { /* stream.c checks its own payloads */
 		stream_request(f);
-		return;
-	}
-	if (expect_size != 0xFEu && f->size != expect_size) {
-		send_error(f->seq, TBP_E_PAYLOAD, f->type);
 		return;
 	}
 	switch (f->type) {
@@ -248,8 +215,7 @@ static void handle_frame(const tbp_frame_t *f)
 		handle_stats(f);
 		break;
 	default: /* TBP_RESET_STATS */
-		g_stats.count = g_stats.min = g_stats.max = 0;
-		g_stats.sum = 0;
+		tbp_stats_reset(&g_stats);
 		send_frame(TBP_RESET_STATS | TBP_REPLY, f->seq, TBP_OK, 0, 0);
 		break;
 	}

@@ -76,8 +76,7 @@ uint16_t TinyBeatClass::freeRamMin() const
 void TinyBeatLink::begin()
 {
 	tbp_parser_init(&parser_);
-	count_ = min_ = max_ = 0;
-	sum_ = 0;
+	tbp_stats_reset(&stats_);
 	expectedSeq_ = 0;
 	pending_ = 0;
 	textState_ = 0;
@@ -142,39 +141,17 @@ void TinyBeatLink::sendInfo(uint8_t seq)
 void TinyBeatLink::sendStats(uint8_t seq)
 {
 	uint8_t out[TBP_STATS_REPLY_SIZE];
-	const uint16_t stack = tbavr_stack_max_used();
-	tbp_put_u32(out + 0, count_);
-	tbp_put_u32(out + 4, min_);
-	tbp_put_u32(out + 8, count_ ? (uint32_t)(sum_ / count_) : 0);
-	tbp_put_u32(out + 12, max_);
-	tbp_put_u16(out + 16, stack);
-	tbp_put_u16(out + 18, TinyBeat.freeRamMin());
+	tbp_stats_encode(&stats_, tbavr_stack_max_used(), TinyBeat.freeRamMin(), out);
 	sendFrame(TBP_STATS | TBP_REPLY, seq, TBP_OK, out, sizeof(out));
 }
 
 void TinyBeatLink::handleFrame()
 {
 	const tbp_frame_t *f = &parser_.frame;
-	uint8_t expect_size;
-	switch (f->type) {
-	case TBP_INFO:
-	case TBP_STATS:
-	case TBP_RESET_STATS:
-		expect_size = 0;
-		break;
-	case TBP_INFER:
-		expect_size = 0xFEu; /* any: the engine checks the length */
-		break;
-	default:
-		sendError(f->seq, TBP_E_TYPE, f->type);
-		return;
-	}
-	if (!tbp_check_sequence(&expectedSeq_, f->seq)) {
-		sendError(f->seq, TBP_E_SEQUENCE, f->type);
-		return;
-	}
-	if (expect_size != 0xFEu && f->size != expect_size) {
-		sendError(f->seq, TBP_E_PAYLOAD, f->type);
+	uint8_t size_rule;
+	const uint8_t error = tbp_check_request(f, &expectedSeq_, 0, &size_rule);
+	if (error != TBP_OK) {
+		sendError(f->seq, error, f->type);
 		return;
 	}
 	switch (f->type) {
@@ -191,8 +168,7 @@ void TinyBeatLink::handleFrame()
 		sendStats(f->seq);
 		break;
 	default: /* TBP_RESET_STATS */
-		count_ = min_ = max_ = 0;
-		sum_ = 0;
+		tbp_stats_reset(&stats_);
 		sendFrame(TBP_RESET_STATS | TBP_REPLY, f->seq, TBP_OK, 0, 0);
 		break;
 	}
@@ -319,12 +295,7 @@ void TinyBeatLink::reply(uint8_t verdict, int32_t score)
 		return;
 	}
 	const uint32_t cycles = TinyBeat.lastCycles();
-	count_++;
-	sum_ += cycles;
-	if (count_ == 1 || cycles < min_)
-		min_ = cycles;
-	if (cycles > max_)
-		max_ = cycles;
+	tbp_stats_add(&stats_, cycles);
 	if (pending_ == 1) {
 		uint8_t out[TBP_INFER_REPLY_SIZE];
 		out[0] = verdict;
@@ -333,7 +304,7 @@ void TinyBeatLink::reply(uint8_t verdict, int32_t score)
 		sendFrame(TBP_INFER | TBP_REPLY, pendingSeq_, TBP_OK, out, sizeof(out));
 	} else {
 		io_.print(F("beat "));
-		io_.print(count_);
+		io_.print(stats_.count);
 		io_.print(verdict == TINYBEAT_ABNORMAL ? F(": ABNORMAL (score ") : F(": normal (score "));
 		io_.print(score);
 		io_.print(F(", "));

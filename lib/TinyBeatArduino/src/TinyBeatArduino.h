@@ -148,7 +148,7 @@ public:
 	const uint8_t *beat() const { return beat_; }
 	uint16_t beatLength() const { return beatLength_; } /* bytes of beat(): the frame's payload size */
 	void reply(uint8_t verdict, int32_t score);
-	uint32_t beatsReceived() const { return count_; }
+	uint32_t beatsReceived() const { return stats_.count; }
 
 private:
 	void onByte(uint8_t byte);
@@ -173,8 +173,7 @@ private:
 	uint8_t textState_ = 0;      /* 0 between values, 1 in a value, 2 bad line */
 	const __FlashStringHelper *textWhy_ = NULL;
 	/* statistics since RESET_STATS */
-	uint32_t count_ = 0, min_ = 0, max_ = 0;
-	uint64_t sum_ = 0;
+	tbp_stats_t stats_ = {};
 	uint8_t beat_[TBP_MAX_PAYLOAD];
 };
 

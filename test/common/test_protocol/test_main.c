@@ -416,6 +416,53 @@ static void test_sequence_rule(void)
 	MT_ASSERT_EQ_UINT(2, g_next);
 }
 
+static uint8_t owns_0x30(uint8_t type) { return type == 0x30u; }
+
+static uint8_t check(uint8_t type, uint8_t seq, uint8_t size, uint8_t (*owned)(uint8_t), uint8_t *rule)
+{
+	tbp_frame_t f;
+	f.type = type;
+	f.seq = seq;
+	f.size = size;
+	return tbp_check_request(&f, &g_next, owned, rule);
+}
+
+static void test_request_rules(void)
+{
+	uint8_t rule = 0x55;
+	g_next = 0;
+	MT_ASSERT_EQ_UINT(TBP_OK, check(TBP_INFO, 0, 0, 0, &rule));
+	MT_ASSERT_EQ_UINT(0, rule);
+	MT_ASSERT_EQ_UINT(TBP_E_PAYLOAD, check(TBP_STATS, 1, 3, 0, &rule)); /* STATS takes no payload */
+	MT_ASSERT_EQ_UINT(TBP_OK, check(TBP_INFER, 2, 187, 0, &rule));      /* any size: the engine checks */
+	MT_ASSERT_EQ_UINT(TBP_SIZE_ANY, rule);
+	MT_ASSERT_EQ_UINT(TBP_E_SEQUENCE, check(TBP_RESET_STATS, 9, 0, 0, &rule));
+	MT_ASSERT_EQ_UINT(TBP_E_TYPE, check(0x30u, 10, 4, 0, &rule));        /* nobody owns it */
+	MT_ASSERT_EQ_UINT(TBP_OK, check(0x30u, 10, 4, owns_0x30, &rule));    /* the owner takes it, any size */
+	MT_ASSERT_EQ_UINT(TBP_SIZE_OWNER, rule);
+	MT_ASSERT_EQ_UINT(TBP_E_TYPE, check(0x31u, 11, 0, owns_0x30, &rule));
+	MT_ASSERT_EQ_UINT(11, g_next); /* an unknown type does not consume a sequence number */
+}
+
+static void test_stats_encode(void)
+{
+	tbp_stats_t st;
+	uint8_t out[TBP_STATS_REPLY_SIZE];
+	tbp_stats_reset(&st);
+	tbp_stats_encode(&st, 7, 9, out);
+	MT_ASSERT_EQ_UINT(0, tbp_get_u32(out + 8)); /* no division by zero */
+	tbp_stats_add(&st, 500);
+	tbp_stats_add(&st, 300);
+	tbp_stats_add(&st, 701);
+	tbp_stats_encode(&st, 80, 6000, out);
+	MT_ASSERT_EQ_UINT(3, tbp_get_u32(out + 0));
+	MT_ASSERT_EQ_UINT(300, tbp_get_u32(out + 4));
+	MT_ASSERT_EQ_UINT(500, tbp_get_u32(out + 8));
+	MT_ASSERT_EQ_UINT(701, tbp_get_u32(out + 12));
+	MT_ASSERT_EQ_UINT(80, tbp_get_u16(out + 16));
+	MT_ASSERT_EQ_UINT(6000, tbp_get_u16(out + 18));
+}
+
 int main(void)
 {
 	mt_begin();
@@ -436,5 +483,7 @@ int main(void)
 	MT_RUN(test_doubled_preamble);
 	MT_RUN(test_back_to_back);
 	MT_RUN(test_sequence_rule);
+	MT_RUN(test_request_rules);
+	MT_RUN(test_stats_encode);
 	return mt_end();
 }
