@@ -1,0 +1,411 @@
+"""Tree ensembles encoded for the AVR's lpm: preorder byte streams read by lib/tinybeat/tb_etree.c.
+
+Two layouts of the same integer trees (uint8 thresholds, int8 or int16 leaves):
+
+``complete`` (depth d = 1..8): every tree padded to d levels of internal nodes and stored in
+preorder, so the left child of a node always follows it and the right child sits a constant
+number of bytes further (that constant depends only on the level). One internal node is
+2 bytes ``[feature, threshold]`` (go right when ``x[feature] > threshold``; 255 = always left,
+used for padding); a node of the last level is followed by its two leaves. The AVR kernel
+unrolls the levels with the right-child offsets as immediates: no offset is ever read.
+
+``sparse`` (any shape, any depth: trees grown with ``max_leaf_nodes`` / ``min_samples_leaf``
+stay as scikit-learn grew them and a path stops at its leaf, "early exit"). Every tree is
+``[size_lo, size_hi]`` + its root entry; an internal node is 4 bytes
+``[feature, threshold + 1, off_lo, off_hi]`` followed by its left subtree, the right subtree
+starting ``off`` bytes after the node; a leaf is ``[value, 0]`` (int8) or
+``[lo, 0, hi]`` (int16): the second byte 0 marks it, since ``threshold + 1`` is 1..255.
+
+Leaves are stored biased so the device adds unsigned bytes: ``u = v + 128`` (int8) or
+``u = v + 32768`` (int16, little endian). ``score = bias + sum of one leaf value per tree``;
+the float score (GBT logit, or the RF's mean probability of class 1 minus 0.5) is
+``score / score_scale``. Leaves use one power-of-two scale per model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+import numpy as np
+
+LAYOUTS = ("complete", "sparse")
+MAX_COMPLETE_DEPTH = 8
+ALWAYS_LEFT = 255
+CHUNK_LIMIT = 32767  # avr-gcc rejects one object larger than this: bigger models are split by tree
+
+# A normalized tree: ("leaf", value) or ("split", feature, threshold 0..254, left, right).
+Node = Union[tuple]
+
+
+@dataclass
+class EarlyExitTrees:
+    kind: str               # "gbt" or "rf"
+    layout: str             # "complete" or "sparse"
+    depth: int              # complete: internal levels of every tree (1..8); sparse: deepest path (0..)
+    n_trees: int
+    data: np.ndarray        # uint8 (n_bytes,): all encoded trees back to back
+    tree_sizes: np.ndarray  # int64 (n_trees,): bytes of each encoded tree in `data`
+    bias: int               # int32 bias of the integer score
+    score_scale: float      # float score = integer score / score_scale
+    leaf_bits: int          # 8 or 16
+    n_inputs: int = 0       # inputs the trees may read (max feature + 1 at least)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def leaf_offset(self) -> int:
+        return 128 if self.leaf_bits == 8 else 32768
+
+
+# --------------------------------------------------------------------------- scikit-learn -> nodes
+
+
+def _normalize(get_node: Callable[[int], tuple], node_id: int = 0) -> Node:
+    """Nested tuples with integer byte thresholds; splits no byte can take are pruned.
+
+    get_node(i) -> ("leaf", value) or ("split", feature, threshold_float, left_id, right_id),
+    go left when x <= threshold_float.
+    """
+    node = get_node(node_id)
+    if node[0] == "leaf":
+        return ("leaf", float(node[1]))
+    _, feat, thr, left, right = node
+    t = int(np.floor(thr))
+    if t < 0:
+        return _normalize(get_node, right)
+    if t >= ALWAYS_LEFT:
+        return _normalize(get_node, left)
+    return ("split", int(feat), t, _normalize(get_node, left), _normalize(get_node, right))
+
+
+def _depth(node: Node) -> int:
+    return 0 if node[0] == "leaf" else 1 + max(_depth(node[3]), _depth(node[4]))
+
+
+def _leaves(node: Node) -> list[float]:
+    return [node[1]] if node[0] == "leaf" else _leaves(node[3]) + _leaves(node[4])
+
+
+def _max_feature(node: Node) -> int:
+    return -1 if node[0] == "leaf" else max(node[1], _max_feature(node[3]), _max_feature(node[4]))
+
+
+def _scale_exponent(max_abs: float, limit: int) -> int:
+    """Largest s with max_abs * 2**s <= limit."""
+    return int(math.floor(math.log2(limit / max_abs))) if max_abs > 0 else 0
+
+
+# --------------------------------------------------------------------------- encoders
+
+
+def complete_tree_bytes(depth: int, leaf_bits: int) -> int:
+    """Bytes of one complete tree of `depth` internal levels: R(1) = 2 + 2 L, R(k) = 2 + 2 R(k-1)."""
+    size = 2 + 2 * (leaf_bits // 8)
+    for _ in range(depth - 1):
+        size = 2 + 2 * size
+    return size
+
+
+def _leaf_bytes(v: int, leaf_bits: int, sparse: bool) -> list[int]:
+    if leaf_bits == 8:
+        u = v + 128
+        return [u, 0] if sparse else [u]
+    u = v + 32768
+    return [u & 255, 0, u >> 8] if sparse else [u & 255, u >> 8]
+
+
+def _encode_complete(node: Node, k: int, q: Callable[[float], int], leaf_bits: int, out: list[int]) -> None:
+    if node[0] == "leaf":
+        f, t, left, right = 0, ALWAYS_LEFT, node, node  # padding: always left, both sides the same leaf
+    else:
+        _, f, t, left, right = node
+    out += [f, t]
+    if k == 1:
+        for child in (left, right):
+            if child[0] != "leaf":
+                raise ValueError("tree deeper than the complete layout's depth")
+            out += _leaf_bytes(q(child[1]), leaf_bits, sparse=False)
+        return
+    _encode_complete(left, k - 1, q, leaf_bits, out)
+    _encode_complete(right, k - 1, q, leaf_bits, out)
+
+
+def _encode_sparse(node: Node, q: Callable[[float], int], leaf_bits: int) -> list[int]:
+    if node[0] == "leaf":
+        return _leaf_bytes(q(node[1]), leaf_bits, sparse=True)
+    _, f, t, left, right = node
+    lb = _encode_sparse(left, q, leaf_bits)
+    rb = _encode_sparse(right, q, leaf_bits)
+    if len(lb) > 0xFFFF:
+        raise ValueError("left subtree over 65535 bytes")
+    return [f, t + 1, len(lb) & 255, len(lb) >> 8] + lb + rb
+
+
+def encode(kind: str, trees: list[Node], bias_float: float, leaf_bits: int = 16, layout: str | None = None,
+           rf_trees: int | None = None) -> EarlyExitTrees:
+    """Quantize and encode normalized trees.
+
+    kind "gbt": score = bias_float + sum of leaves (logit). kind "rf": leaves are probabilities - 0.5 and
+    score_scale includes the number of trees (rf_trees), so float score = mean probability - 0.5.
+    layout None: "complete" when every tree is at most 8 levels deep, else "sparse".
+    """
+    if leaf_bits not in (8, 16):
+        raise ValueError(f"leaf_bits must be 8 or 16, not {leaf_bits}")
+    if not trees:
+        raise ValueError("no trees")
+    if len(trees) > 255:
+        raise ValueError(f"{len(trees)} trees: at most 255")
+    depth = max(_depth(t) for t in trees)
+    if layout is None:
+        layout = "complete" if depth <= MAX_COMPLETE_DEPTH else "sparse"
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    if layout == "complete":
+        if depth > MAX_COMPLETE_DEPTH:
+            raise ValueError(f"trees {depth} levels deep: the complete layout takes at most {MAX_COMPLETE_DEPTH}")
+        depth = max(depth, 1)
+    limit = 127 if leaf_bits == 8 else 32767
+    max_leaf = max(abs(v) for t in trees for v in _leaves(t))
+    shift = _scale_exponent(max_leaf, limit) if max_leaf > 0 else 0
+    if bias_float:
+        shift = min(shift, _scale_exponent(abs(bias_float), 2**30))
+    scale = 2.0**shift
+
+    def q(v: float) -> int:
+        return int(np.clip(np.round(v * scale), -limit, limit))
+
+    blobs = []
+    for t in trees:
+        if layout == "complete":
+            out: list[int] = []
+            _encode_complete(t, depth, q, leaf_bits, out)
+        else:
+            body = _encode_sparse(t, q, leaf_bits)
+            if len(body) > CHUNK_LIMIT - 2:
+                raise ValueError(f"one tree encodes to {len(body)} B: at most {CHUNK_LIMIT - 2}")
+            out = [len(body) & 255, len(body) >> 8] + body
+        blobs.append(np.array(out, dtype=np.uint8))
+    n_rf = len(trees) if rf_trees is None else rf_trees
+    score_scale = scale * n_rf if kind == "rf" else scale
+    n_inputs = max(_max_feature(t) for t in trees) + 1
+    return EarlyExitTrees(kind, layout, depth, len(trees), np.concatenate(blobs),
+                          np.array([b.size for b in blobs], dtype=np.int64), int(round(bias_float * scale)),
+                          float(score_scale), leaf_bits, max(n_inputs, 1))
+
+
+def from_hist_gbt(clf, n_trees: int | None = None, leaf_bits: int = 16, layout: str | None = None) -> EarlyExitTrees:
+    """A fitted binary HistGradientBoostingClassifier trained on uint8 inputs (its first n_trees trees)."""
+    predictors = [p[0] for p in clf._predictors][:n_trees]
+    trees = []
+    for predictor in predictors:
+        nodes = predictor.nodes
+
+        def get_node(i, nodes=nodes):
+            n = nodes[i]
+            if n["is_leaf"]:
+                return ("leaf", float(n["value"]))
+            return ("split", int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]))
+
+        trees.append(_normalize(get_node))
+    baseline = float(np.ravel(clf._baseline_prediction)[0])
+    return encode("gbt", trees, baseline, leaf_bits, layout)
+
+
+def from_random_forest(clf, n_trees: int | None = None, leaf_bits: int = 16,
+                       layout: str | None = None) -> EarlyExitTrees:
+    """A fitted binary RandomForestClassifier (or ExtraTrees) trained on uint8 inputs (first n_trees trees).
+
+    Leaves hold each tree's probability of class 1 minus 0.5; score > 0 means a mean probability above 0.5.
+    """
+    trees = []
+    for est in clf.estimators_[:n_trees]:
+        tr = est.tree_
+        value = tr.value[:, 0, :]
+        prob1 = value[:, 1] / np.maximum(value.sum(axis=1), 1e-12)
+
+        def get_node(i, tr=tr, prob1=prob1):
+            if tr.children_left[i] == -1:
+                return ("leaf", float(prob1[i]) - 0.5)
+            return ("split", int(tr.feature[i]), float(tr.threshold[i]),
+                    int(tr.children_left[i]), int(tr.children_right[i]))
+
+        trees.append(_normalize(get_node))
+    return encode("rf", trees, 0.0, leaf_bits, layout)
+
+
+# --------------------------------------------------------------------------- integer reference
+
+
+def tree_starts(model: EarlyExitTrees) -> np.ndarray:
+    """int64 (n_trees,): byte offset of every tree in model.data."""
+    return np.concatenate([[0], np.cumsum(model.tree_sizes)[:-1]]).astype(np.int64)
+
+
+def _walk(model: EarlyExitTrees, X: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reach one tree's leaf for every row: (leaf byte position (n,), internal nodes visited (n,))."""
+    d = model.data.astype(np.int64)
+    rows = np.arange(X.shape[0])
+    lb = model.leaf_bits // 8
+    if model.layout == "complete":
+        pos = np.full(X.shape[0], start, dtype=np.int64)
+        for k in range(model.depth, 0, -1):
+            right = X[rows, d[pos]] > d[pos + 1]
+            pos = pos + 2 + right * (lb if k == 1 else complete_tree_bytes(k - 1, model.leaf_bits))
+        return pos, np.full(X.shape[0], model.depth, dtype=np.int64)
+    pos = np.full(X.shape[0], start + 2, dtype=np.int64)
+    visited = np.zeros(X.shape[0], dtype=np.int64)
+    active = d[pos + 1] != 0
+    while active.any():
+        p = pos[active]
+        right = X[rows[active], d[p]] >= d[p + 1]
+        pos[active] = p + 4 + right * (d[p + 2] | (d[p + 3] << 8))
+        visited[active] += 1
+        active = d[pos + 1] != 0
+    return pos, visited
+
+
+def _leaf_values(model: EarlyExitTrees, pos: np.ndarray) -> np.ndarray:
+    d = model.data.astype(np.int64)
+    if model.leaf_bits == 8:
+        return d[pos] - 128
+    hi = d[pos + 1] if model.layout == "complete" else d[pos + 2]
+    return (d[pos] | (hi << 8)) - 32768
+
+
+def predict_scores(model: EarlyExitTrees, X_u8: np.ndarray) -> np.ndarray:
+    """Integer reference: int64 scores (n_rows,) for uint8 inputs X_u8 (n_rows, n_inputs) = the device's."""
+    X = np.asarray(X_u8, dtype=np.uint8)
+    if X.ndim != 2 or X.shape[1] < model.n_inputs:
+        raise ValueError(f"X must be (n_rows, >= {model.n_inputs}) bytes, got {X.shape}")
+    score = np.full(X.shape[0], model.bias, dtype=np.int64)
+    for start in tree_starts(model):
+        pos, _ = _walk(model, X, int(start))
+        score += _leaf_values(model, pos)
+    return score
+
+
+def nodes_visited(model: EarlyExitTrees, X_u8: np.ndarray) -> np.ndarray:
+    """int64 (n_rows,): internal nodes visited over all trees (the cycle model's path length)."""
+    X = np.asarray(X_u8, dtype=np.uint8)
+    total = np.zeros(X.shape[0], dtype=np.int64)
+    for start in tree_starts(model):
+        total += _walk(model, X, int(start))[1]
+    return total
+
+
+def flash_bytes(model: EarlyExitTrees) -> int:
+    """Model data in flash: the encoded trees (the descriptor and chunk table sit in RAM)."""
+    return int(model.data.size)
+
+
+def ram_bytes(model: EarlyExitTrees) -> int:
+    """Static RAM of the descriptor (14 B on AVR) and its chunk table (4 B a chunk)."""
+    return 14 + 4 * len(chunks(model))
+
+
+# --------------------------------------------------------------------------- cost model
+
+# Cycles on the ATmega2560 (avr-gcc 5.4 -Os, simavr), fitted by tests/test_early_exit.py's
+# calibration (see tools in that file) on the RF d7 x 32 trees and hand-made models:
+# complete layout, 256-byte aligned input (the fast path): CALL + n_trees * TREE + levels * LEVEL;
+# any other input pointer or far (> 64 KB) data: the general kernel, GENERAL_* below;
+# sparse layout: CALL + n_trees * TREE + nodes visited * LEVEL (mean over the given rows).
+COST = {
+    "complete_fast": {"call": 60, "tree": 12.0, "level": 11.5},
+    "complete_general": {"call": 60, "tree": 14.0, "level": 16.5},
+    "sparse": {"call": 60, "tree": 20.0, "level": 18.0},
+}
+
+
+def estimate_cycles(model: EarlyExitTrees, X_u8_or_n: np.ndarray | int | None = None, aligned: bool = True) -> int:
+    """Estimated cycles of one tb_etree_score call on the ATmega2560.
+
+    Complete layout: every call visits depth x n_trees nodes, so rows are not needed. Sparse layout: the
+    cost follows the path, so it is estimated from the mean internal nodes visited on the given rows
+    (X_u8 (n, n_inputs)); without rows, every path is taken as model.depth long (an upper bound).
+    aligned: the input buffer is 256-byte aligned (the complete layout's fast path).
+    """
+    leaf16 = 3 if model.leaf_bits == 16 else 0
+    if model.layout == "complete":
+        c = COST["complete_fast" if aligned and not needs_far(model) else "complete_general"]
+        per_tree = c["tree"] + leaf16 + model.depth * c["level"]
+        return int(round(c["call"] + model.n_trees * per_tree))
+    c = COST["sparse"]
+    if isinstance(X_u8_or_n, np.ndarray) and X_u8_or_n.ndim == 2 and len(X_u8_or_n):
+        mean_nodes = float(np.mean(nodes_visited(model, X_u8_or_n)))
+    else:
+        mean_nodes = float(model.depth * model.n_trees)
+    return int(round(c["call"] + model.n_trees * (c["tree"] + leaf16) + mean_nodes * c["level"]))
+
+
+def needs_far(model: EarlyExitTrees) -> bool:
+    """True when the data cannot all sit below 64 KB of flash for sure (over 32 KB: more than one chunk)."""
+    return len(chunks(model)) > 1
+
+
+# --------------------------------------------------------------------------- C
+
+
+def chunks(model: EarlyExitTrees) -> list[tuple[int, int, int]]:
+    """Split the trees into arrays avr-gcc accepts: [(first byte, n_bytes, n_trees)], each <= 32767 B."""
+    out, start, size, n = [], 0, 0, 0
+    for ts in model.tree_sizes:
+        ts = int(ts)
+        if size + ts > CHUNK_LIMIT and n:
+            out.append((start, size, n))
+            start, size, n = start + size, 0, 0
+        size, n = size + ts, n + 1
+    out.append((start, size, n))
+    return out
+
+
+def c_arrays(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> tuple[list[tuple[str, str, np.ndarray]], str]:
+    """C arrays and the tb_etree_t initializer.
+
+    Returns ([(ctype, name, array)], init): emit every array as
+    ``static const <ctype> <name>[] TB_ETREE_DATA = {...};`` (TB_ETREE_DATA from tb_etree.h: PROGMEM,
+    2-byte aligned; on AVR the ctype carries the __memx address space so the initializer holds a 24-bit
+    far address), then ``static const tb_etree_chunk_t <prefix>_chunks[] = {...}`` and the descriptor
+    ``static const tb_etree_t <prefix> = <init>;``. c_source() writes exactly this.
+    """
+    arrays = []
+    table = []
+    for k, (start, size, n) in enumerate(chunks(model)):
+        name = f"{prefix}_data{k}"
+        arrays.append(("tb_etree_byte_t", name, model.data[start:start + size]))
+        table.append(f"{{{name}, {size}u, {n}u}}")
+    layout = "TB_ETREE_COMPLETE" if model.layout == "complete" else "TB_ETREE_SPARSE"
+    init = (f"{{{prefix}_chunks, {len(table)}u, {model.n_trees}u, {layout}, {model.depth}u, "
+            f"{model.leaf_bits}u, {model.n_inputs}u, {int(model.bias)}L}}")
+    return arrays, "\n".join([f"static const tb_etree_chunk_t {prefix}_chunks[] = {{{', '.join(table)}}};", init])
+
+
+def c_source(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> str:
+    """Complete C text: the arrays, the chunk table and ``static const tb_etree_t <prefix>``."""
+    arrays, init = c_arrays(model, prefix)
+    table, desc = init.split("\n")
+    lines = ['#include "tb_etree.h"', ""]
+    for ctype, name, arr in arrays:
+        body = ",".join(str(int(v)) for v in arr)
+        lines.append(f"static const {ctype} {name}[] TB_ETREE_DATA = {{{body}}};")
+    lines += [table, f"static const tb_etree_t {prefix} = {desc};", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def to_dict(model: EarlyExitTrees) -> dict:
+    """JSON-ready dict (exact integers)."""
+    return {"family": "early_exit", "kind": model.kind, "layout": model.layout, "depth": model.depth,
+            "n_trees": model.n_trees, "data": model.data.tolist(), "tree_sizes": model.tree_sizes.tolist(),
+            "bias": int(model.bias), "score_scale": model.score_scale, "leaf_bits": model.leaf_bits,
+            "n_inputs": model.n_inputs}
+
+
+def from_dict(d: dict) -> EarlyExitTrees:
+    """Inverse of to_dict."""
+    return EarlyExitTrees(d["kind"], d["layout"], int(d["depth"]), int(d["n_trees"]),
+                          np.array(d["data"], dtype=np.uint8), np.array(d["tree_sizes"], dtype=np.int64),
+                          int(d["bias"]), float(d["score_scale"]), int(d["leaf_bits"]), int(d["n_inputs"]))
