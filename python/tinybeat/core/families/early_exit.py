@@ -300,8 +300,8 @@ def flash_bytes(model: EarlyExitTrees) -> int:
 
 
 def ram_bytes(model: EarlyExitTrees) -> int:
-    """Static RAM of the descriptor (14 B on AVR) and its chunk table (4 B a chunk)."""
-    return 14 + 4 * len(chunks(model))
+    """Static RAM on AVR: the descriptor (15 B), its chunk table (6 B a chunk), the fast-kernel record (4 B)."""
+    return 15 + 6 * len(chunks(model)) + (4 if model.layout == "complete" else 0)
 
 
 # --------------------------------------------------------------------------- cost model
@@ -376,8 +376,9 @@ def c_arrays(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> tuple[lis
         arrays.append(("tb_etree_byte_t", name, model.data[start:start + size]))
         table.append(f"{{{name}, {size}u, {n}u}}")
     layout = "TB_ETREE_COMPLETE" if model.layout == "complete" else "TB_ETREE_SPARSE"
+    fast = f"TB_ETREE_FAST({model.leaf_bits}, {model.depth})" if model.layout == "complete" else "0"
     init = (f"{{{prefix}_chunks, {len(table)}u, {model.n_trees}u, {layout}, {model.depth}u, "
-            f"{model.leaf_bits}u, {model.n_inputs}u, {int(model.bias)}L}}")
+            f"{model.leaf_bits}u, {model.n_inputs}u, {int(model.bias)}L, {fast}}}")
     return arrays, "\n".join([f"static const tb_etree_chunk_t {prefix}_chunks[] = {{{', '.join(table)}}};", init])
 
 
@@ -409,3 +410,89 @@ def from_dict(d: dict) -> EarlyExitTrees:
     return EarlyExitTrees(d["kind"], d["layout"], int(d["depth"]), int(d["n_trees"]),
                           np.array(d["data"], dtype=np.uint8), np.array(d["tree_sizes"], dtype=np.int64),
                           int(d["bias"]), float(d["score_scale"]), int(d["leaf_bits"]), int(d["n_inputs"]))
+
+
+# --------------------------------------------------------------------------- measuring on the simulated MCU
+
+CFLAGS = ["-Os", "-Wall", "-Wextra", "-std=gnu11", "-ffunction-sections", "-fdata-sections"]
+LDFLAGS = ["-Wl,--gc-sections", "-Wl,--relax"]
+
+
+@dataclass
+class AvrRun:
+    cycles: np.ndarray      # int64 (n,): tb_etree_score, per input
+    scores: np.ndarray      # int64 (n,): device scores of tb_etree_score
+    ref_scores: np.ndarray  # int64 (n,): device scores of tb_etree_score_ref
+    ref_cycles: np.ndarray  # int64 (n,)
+    check: int              # tb_etree_check status on the device
+    symbols: dict           # name -> (flash address, size) of the model arrays
+    text_bytes: int
+
+
+def golden_header(X_u8: np.ndarray) -> str:
+    """etree_golden.h for bench/firmware/etree_cycles_main.c: inputs in flash (24-bit addressed), in arrays of
+    at most 32767 B (TB_EG_ROWS_PER_CHUNK rows each) listed in tb_eg_chunks."""
+    X = np.asarray(X_u8, dtype=np.uint8)
+    per = max(1, CHUNK_LIMIT // X.shape[1])
+    lines = [f"#define TB_EG_COUNT {X.shape[0]}u", f"#define TB_EG_N_INPUTS {X.shape[1]}u",
+             f"#define TB_EG_ROWS_PER_CHUNK {per}u"]
+    names = []
+    for k in range(0, X.shape[0], per):
+        name = f"tb_eg_inputs{k // per}"
+        names.append(name)
+        body = ",".join(str(int(v)) for v in X[k:k + per].ravel())
+        lines.append(f"static const tb_etree_byte_t {name}[] TB_ETREE_DATA = {{{body}}};")
+    lines.append(f"static const tb_etree_byte_t *const tb_eg_chunks[] = {{{', '.join(names)}}};")
+    return "\n".join(lines) + "\n"
+
+
+def measure_avr(project, model: EarlyExitTrees, X_u8: np.ndarray, offset: int = 0, mcu: str = "atmega2560",
+                f_cpu: int = 16_000_000, timeout_s: float = 300, extra_c: str = "") -> AvrRun:
+    """Build bench/firmware/etree_cycles_main.c with `model` and run it on avr-vboard.
+
+    offset: the input sits this many bytes after a 256-byte boundary (0 = the complete layout's fast path).
+    extra_c: C text appended to the model source (e.g. filler arrays that push the model above 64 KB).
+    Raises RuntimeError when the firmware fails or prints fewer results than inputs.
+    """
+    import re
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    project = Path(project)
+    rel = Path(".platformio") / "packages" / "tool-simavr" / "bin" / "avr-vboard"
+    vboard = project / rel
+    X = np.asarray(X_u8, dtype=np.uint8)
+    with tempfile.TemporaryDirectory(prefix="tinybeat-etree-") as tmp:
+        inc = Path(tmp)
+        (inc / "etree_model.c").write_text(c_source(model) + extra_c)
+        (inc / "etree_golden.h").write_text(golden_header(X))
+        lib = project / "lib"
+        sources = [project / "bench/firmware/etree_cycles_main.c", lib / "tinybeat/tb_etree.c",
+                   lib / "tbavr/tbavr.c", lib / "microtest/microtest.c", lib / "microtest/microtest_port.c"]
+        elf = inc / "bench.elf"
+        cmd = ["avr-gcc", f"-mmcu={mcu}", f"-DF_CPU={f_cpu}L", f"-DTB_EG_OFFSET={offset}", *CFLAGS,
+               "-I", str(inc), "-I", str(lib / "tinybeat"), "-I", str(lib / "tbavr"), "-I", str(lib / "microtest"),
+               *map(str, sources), *LDFLAGS, "-o", str(elf)]
+        build = subprocess.run(cmd, capture_output=True, text=True)
+        if build.returncode != 0:
+            errors = [ln for ln in build.stderr.splitlines() if "error" in ln or "warning" in ln]
+            raise RuntimeError("etree bench build failed: " + "; ".join(errors)[:2000])
+        nm = subprocess.run(["avr-nm", "-S", str(elf)], check=True, capture_output=True, text=True).stdout
+        symbols = {}
+        for line in nm.splitlines():
+            parts = line.split()
+            if len(parts) == 4 and "tb_etree_model_data" in parts[3]:
+                symbols[parts[3]] = (int(parts[0], 16), int(parts[1], 16))
+        size = subprocess.run(["avr-size", "-A", "-d", str(elf)], check=True, capture_output=True, text=True).stdout
+        text = int(re.search(r"^\.text\s+(\d+)", size, re.M).group(1))
+        run = subprocess.run([str(vboard), "--mcu", mcu, "--freq", str(f_cpu), "--timeout", str(timeout_s), str(elf)],
+                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if run.returncode != 0:
+        raise RuntimeError(f"etree bench firmware failed ({run.returncode}): {run.stderr.strip()[-300:]}")
+    rows = re.findall(r"cycles (\d+) score (-?\d+) ref (-?\d+) refcycles (\d+)", run.stdout)
+    check = re.search(r"check (\d+)", run.stdout)
+    if len(rows) != len(X) or check is None:
+        raise RuntimeError(f"etree bench firmware printed {len(rows)} of {len(X)} results")
+    a = np.array(rows, dtype=np.int64)
+    return AvrRun(a[:, 0], a[:, 1], a[:, 2], a[:, 3], int(check.group(1)), symbols, text)

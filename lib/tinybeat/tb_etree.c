@@ -1,0 +1,462 @@
+/*
+ * tb_etree: preorder tree ensembles (layouts in tb_etree.h).
+ *
+ * tb_etree_score_ref is the reference: plain C over the byte layout. tb_etree_score is the
+ * optimised kernel; on AVR it is hand-written assembly:
+ *  - complete layout, input page-aligned (x & 0xFF == 0) and chunk below 64 KB: the levels are
+ *    unrolled with the right-child offsets as immediates; a level is lpm feature straight into
+ *    XL, lpm threshold, ld, cp, and a branch (11 cycles going left, 12 going right);
+ *  - every other case (any input address, data anywhere in flash): a loop with elpm (24-bit
+ *    addresses, RAMPZ) on devices that have it, lpm on the others.
+ * Tests (test/common/test_etree, tests/test_early_exit.py) check both agree bit for bit.
+ */
+#include "tb_etree.h"
+
+#define TB_ETREE_MAX_DEPTH 8u
+
+/* Bytes of a complete tree with k internal levels: 2^k (2 + leaf bytes) - 2. */
+static uint16_t complete_bytes(uint8_t k, uint8_t leaf_bytes)
+{
+	return (uint16_t)(((uint16_t)(2u + leaf_bytes) << k) - 2u);
+}
+
+static uint16_t rd16(const tb_etree_byte_t *p)
+{
+	return (uint16_t)(p[0] | ((uint16_t)p[1] << 8));
+}
+
+/* Leaf value at p (stored biased). */
+static int32_t leaf_value(const tb_etree_byte_t *p, uint8_t leaf_bytes, uint8_t sparse)
+{
+	if (leaf_bytes == 1u)
+		return (int32_t)p[0] - 128;
+	return (int32_t)(p[0] | ((uint16_t)p[sparse ? 2 : 1] << 8)) - 32768L;
+}
+
+/* Sum of the leaf values one chunk's trees reach (the reference walk). */
+__attribute__((noinline)) static int32_t chunk_ref(const tb_etree_t *model, const tb_etree_chunk_t *ch, const uint8_t *x)
+{
+	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
+	const tb_etree_byte_t *p = ch->data;
+	int32_t sum = 0;
+	for (uint8_t t = ch->n_trees; t; t--) {
+		const tb_etree_byte_t *n;
+		if (model->layout == TB_ETREE_COMPLETE) {
+			n = p;
+			for (uint8_t k = model->depth; k; k--) {
+				const uint8_t f = n[0], th = n[1];
+				n += 2;
+				if (x[f] > th)
+					n += k == 1u ? lb : complete_bytes((uint8_t)(k - 1u), lb);
+			}
+			sum += leaf_value(n, lb, 0);
+			p += complete_bytes(model->depth, lb);
+		} else {
+			n = p + 2;
+			while (n[1] != 0u)
+				n += x[n[0]] >= n[1] ? 4u + rd16(n + 2) : 4u;
+			sum += leaf_value(n, lb, 1);
+			p += 2u + rd16(p);
+		}
+	}
+	return sum;
+}
+
+int32_t tb_etree_score_ref(const tb_etree_t *model, const uint8_t *x)
+{
+	int32_t score = model->bias;
+	for (uint8_t c = 0; c < model->n_chunks; c++)
+		score += chunk_ref(model, &model->chunks[c], x);
+	return score;
+}
+
+/* ------------------------------------------------------------------------------ checks */
+
+static tb_etree_status_t check_complete(const tb_etree_byte_t *n, uint8_t k, uint8_t lb, uint16_t n_inputs)
+{
+	if (n[0] >= n_inputs)
+		return TB_ETREE_ERR_FEATURE;
+	if (k == 1u)
+		return TB_ETREE_OK;
+	const tb_etree_status_t s = check_complete(n + 2, (uint8_t)(k - 1u), lb, n_inputs);
+	if (s != TB_ETREE_OK)
+		return s;
+	return check_complete(n + 2 + complete_bytes((uint8_t)(k - 1u), lb), (uint8_t)(k - 1u), lb, n_inputs);
+}
+
+/* End (exclusive) of the preorder subtree starting at byte pos of body[0..size), or 0 if it overruns. */
+static uint16_t sparse_subtree_end(const tb_etree_byte_t *body, uint16_t pos, uint16_t size, uint8_t lb)
+{
+	uint16_t open = 1; /* entries still to read */
+	while (open) {
+		if ((uint32_t)pos + 2u > size)
+			return 0;
+		if (body[pos + 1] == 0u) {
+			pos = (uint16_t)(pos + (lb == 1u ? 2u : 3u));
+			open--;
+		} else {
+			pos = (uint16_t)(pos + 4u);
+			open++;
+		}
+	}
+	return pos <= size ? pos : 0;
+}
+
+static tb_etree_status_t check_sparse(const tb_etree_byte_t *body, uint16_t size, uint8_t lb, uint16_t n_inputs)
+{
+	if (size < 2u || sparse_subtree_end(body, 0, size, lb) != size)
+		return TB_ETREE_ERR_OFFSET;
+	for (uint16_t pos = 0; pos < size;) {
+		if (body[pos + 1] == 0u) {
+			pos = (uint16_t)(pos + (lb == 1u ? 2u : 3u));
+			continue;
+		}
+		if (pos + 4u > size)
+			return TB_ETREE_ERR_OFFSET;
+		if (body[pos] >= n_inputs)
+			return TB_ETREE_ERR_FEATURE;
+		/* the right child starts exactly where the left subtree ends */
+		const uint16_t left_end = sparse_subtree_end(body, (uint16_t)(pos + 4u), size, lb);
+		if (left_end == 0u || left_end != (uint32_t)pos + 4u + rd16(body + pos + 2))
+			return TB_ETREE_ERR_OFFSET;
+		pos = (uint16_t)(pos + 4u);
+	}
+	return TB_ETREE_OK;
+}
+
+#ifdef __AVR__
+static uint32_t far_address(const tb_etree_byte_t *p)
+{
+	return (uint32_t)(__uint24)p;
+}
+#endif
+
+tb_etree_status_t tb_etree_check(const tb_etree_t *model, uint16_t n_inputs)
+{
+	if (!model || !model->chunks)
+		return TB_ETREE_ERR_NULL;
+	if ((model->layout != TB_ETREE_COMPLETE && model->layout != TB_ETREE_SPARSE) ||
+	    (model->leaf_bits != 8u && model->leaf_bits != 16u) || model->n_chunks == 0u || model->n_trees == 0u ||
+	    (model->layout == TB_ETREE_COMPLETE && (model->depth == 0u || model->depth > TB_ETREE_MAX_DEPTH)) ||
+	    model->n_inputs > n_inputs || model->bias >= (1L << 30) || model->bias <= -(1L << 30))
+		return TB_ETREE_ERR_PARAM;
+	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
+	uint16_t trees = 0;
+	for (uint8_t c = 0; c < model->n_chunks; c++) {
+		const tb_etree_chunk_t *ch = &model->chunks[c];
+		if (!ch->data)
+			return TB_ETREE_ERR_NULL;
+#ifdef __AVR__
+		if (far_address(ch->data) & 1u)
+			return TB_ETREE_ERR_ALIGN;
+#else
+		if ((uintptr_t)ch->data & 1u)
+			return TB_ETREE_ERR_ALIGN;
+#endif
+		if (ch->n_trees == 0u || ch->n_bytes > 32767u)
+			return TB_ETREE_ERR_SIZE;
+		trees += ch->n_trees;
+		uint32_t pos = 0;
+		for (uint8_t t = 0; t < ch->n_trees; t++) {
+			tb_etree_status_t s;
+			uint16_t size;
+			if (model->layout == TB_ETREE_COMPLETE) {
+				size = complete_bytes(model->depth, lb);
+				if (pos + size > ch->n_bytes)
+					return TB_ETREE_ERR_SIZE;
+				s = check_complete(ch->data + pos, model->depth, lb, model->n_inputs);
+			} else {
+				if (pos + 2u > ch->n_bytes)
+					return TB_ETREE_ERR_SIZE;
+				size = (uint16_t)(2u + rd16(ch->data + pos));
+				if (pos + size > ch->n_bytes)
+					return TB_ETREE_ERR_SIZE;
+				s = check_sparse(ch->data + pos + 2, (uint16_t)(size - 2u), lb, model->n_inputs);
+			}
+			if (s != TB_ETREE_OK)
+				return s;
+			pos += size;
+		}
+		if (pos != ch->n_bytes)
+			return TB_ETREE_ERR_SIZE;
+	}
+	return trees == model->n_trees ? TB_ETREE_OK : TB_ETREE_ERR_SIZE;
+}
+
+/* ------------------------------------------------------------------------------ AVR kernels */
+#ifdef __AVR__
+#include <avr/io.h>
+
+#if defined(__AVR_HAVE_ELPM__)
+#define TB_LPM "elpm "
+#define TB_SET_RAMPZ(v) (RAMPZ = (v))
+#else
+#define TB_LPM "lpm "
+#define TB_SET_RAMPZ(v) ((void)(v))
+#endif
+
+/*
+ * Complete layout, page-aligned input: one unrolled level. The feature byte goes straight
+ * into XL (XH holds the input's page), so no address arithmetic: lpm 3 + lpm 3 + ld 2 + cp 1,
+ * then left: branch taken (2); right: branch not taken (1) + Z += R(k-1) (2).
+ */
+#define TB_LV(skip)                            \
+	TB_LPM "r26, Z+\n\t"                       \
+	TB_LPM "%[t], Z+\n\t"                      \
+	"ld   %[v], X\n\t"                         \
+	"cp   %[t], %[v]\n\t"                      \
+	"brcc 1f\n\t"                              \
+	"subi r30, lo8(-(" #skip "))\n\t"          \
+	"sbci r31, hi8(-(" #skip "))\n"            \
+	"1:\n\t"
+/* Last level, 8-bit leaves: the leaf pair sits at an even address, so Z += carry needs no adc into ZH. */
+#define TB_LAST8                               \
+	TB_LPM "r26, Z+\n\t"                       \
+	TB_LPM "%[t], Z+\n\t"                      \
+	"ld   %[v], X\n\t"                         \
+	"cp   %[t], %[v]\n\t"                      \
+	"adc  r30, __zero_reg__\n\t"               \
+	TB_LPM "%[v], Z\n\t"                       \
+	"add  %A[acc], %[v]\n\t"                   \
+	"adc  %B[acc], __zero_reg__\n\t"
+#define TB_LAST16                              \
+	TB_LPM "r26, Z+\n\t"                       \
+	TB_LPM "%[t], Z+\n\t"                      \
+	"ld   %[v], X\n\t"                         \
+	"cp   %[t], %[v]\n\t"                      \
+	"brcc 1f\n\t"                              \
+	"adiw r30, 2\n"                            \
+	"1:\n\t"                                   \
+	TB_LPM "%[v], Z+\n\t"                      \
+	TB_LPM "%[t], Z\n\t"                       \
+	"add  %A[acc], %[v]\n\t"                   \
+	"adc  %B[acc], %[t]\n\t"                   \
+	"adc  %C[acc], __zero_reg__\n\t"
+
+/* Level chains: B<bits>_<k> walks k levels; the skip at a level with k levels below is R(k-1). */
+#define B8_1 TB_LAST8
+#define B8_2 TB_LV(4) B8_1
+#define B8_3 TB_LV(10) B8_2
+#define B8_4 TB_LV(22) B8_3
+#define B8_5 TB_LV(46) B8_4
+#define B8_6 TB_LV(94) B8_5
+#define B8_7 TB_LV(190) B8_6
+#define B8_8 TB_LV(382) B8_7
+#define B16_1 TB_LAST16
+#define B16_2 TB_LV(6) B16_1
+#define B16_3 TB_LV(14) B16_2
+#define B16_4 TB_LV(30) B16_3
+#define B16_5 TB_LV(62) B16_4
+#define B16_6 TB_LV(126) B16_5
+#define B16_7 TB_LV(254) B16_6
+#define B16_8 TB_LV(510) B16_7
+
+#define TB_LOOP_NEAR "dec  %[n]\n\tbrne 0b\n\t"
+#define TB_LOOP_FAR "dec  %[n]\n\tbreq 2f\n\trjmp 0b\n2:\n\t"
+
+#if defined(__AVR_HAVE_ELPM__)
+#define TB_ASM_RAMPZ_SET "out  %[rampz], %[page]\n\t"
+#define TB_ASM_RAMPZ_CLR "out  %[rampz], __zero_reg__\n\t"
+#define TB_ASM_RAMPZ_OPS [rampz] "I"(_SFR_IO_ADDR(RAMPZ)), [page] "r"(page)
+#else
+#define TB_ASM_RAMPZ_SET ""
+#define TB_ASM_RAMPZ_CLR ""
+#define TB_ASM_RAMPZ_OPS [page] "r"(page)
+#endif
+
+/*
+ * One kernel per (leaf bits, depth): n trees of `size` bytes from the 24-bit address a (not
+ * straddling a 64 KB boundary); returns the sum of the leaf values (the accumulator starts at
+ * -n x leaf bias, so the unsigned leaf bytes add up to the signed sum).
+ */
+#define TB_FAST(bits, depth, acc_t, shift, size, BODY, LOOP)                                   \
+	static int32_t fast##bits##_##depth(__uint24 a, uint8_t n, uint8_t xhi)                 \
+	{                                                                                        \
+		acc_t acc = (acc_t)(-((acc_t)n << shift));                                           \
+		uint16_t z = (uint16_t)a;                                                            \
+		const uint8_t page = (uint8_t)(a >> 16);                                             \
+		uint8_t t, v;                                                                        \
+		__asm__ volatile(TB_ASM_RAMPZ_SET "mov  r27, %[xhi]\n"                               \
+		                 "0:\n\t"                                                            \
+		                 "movw r30, %[z]\n\t" BODY "subi %A[z], lo8(-(" #size "))\n\t"       \
+		                 "sbci %B[z], hi8(-(" #size "))\n\t" LOOP TB_ASM_RAMPZ_CLR           \
+		                 : [acc] "+r"(acc), [z] "+d"(z), [n] "+r"(n), [t] "=&r"(t), [v] "=&r"(v) \
+		                 : [xhi] "r"(xhi), TB_ASM_RAMPZ_OPS                                  \
+		                 : "r26", "r27", "r30", "r31", "memory");                            \
+		return acc;                                                                          \
+	}                                                                                        \
+	const tb_etree_fast_t tb_etree_fast##bits##_##depth = {fast##bits##_##depth, bits, depth};
+
+TB_FAST(8, 1, int16_t, 7, 4, B8_1, TB_LOOP_NEAR)
+TB_FAST(8, 2, int16_t, 7, 10, B8_2, TB_LOOP_NEAR)
+TB_FAST(8, 3, int16_t, 7, 22, B8_3, TB_LOOP_NEAR)
+TB_FAST(8, 4, int16_t, 7, 46, B8_4, TB_LOOP_NEAR)
+TB_FAST(8, 5, int16_t, 7, 94, B8_5, TB_LOOP_NEAR)
+TB_FAST(8, 6, int16_t, 7, 190, B8_6, TB_LOOP_NEAR)
+TB_FAST(8, 7, int16_t, 7, 382, B8_7, TB_LOOP_NEAR)
+TB_FAST(8, 8, int16_t, 7, 766, B8_8, TB_LOOP_FAR)
+TB_FAST(16, 1, __int24, 15, 6, B16_1, TB_LOOP_NEAR)
+TB_FAST(16, 2, __int24, 15, 14, B16_2, TB_LOOP_NEAR)
+TB_FAST(16, 3, __int24, 15, 30, B16_3, TB_LOOP_NEAR)
+TB_FAST(16, 4, __int24, 15, 62, B16_4, TB_LOOP_NEAR)
+TB_FAST(16, 5, __int24, 15, 126, B16_5, TB_LOOP_NEAR)
+TB_FAST(16, 6, __int24, 15, 254, B16_6, TB_LOOP_NEAR)
+TB_FAST(16, 7, __int24, 15, 510, B16_7, TB_LOOP_FAR)
+TB_FAST(16, 8, __int24, 15, 1022, B16_8, TB_LOOP_FAR)
+
+/*
+ * Complete layout, any input address: a loop over levels, X = x + feature, and the skip
+ * halved each level (R(k-1) = R(k)/2 - 1, down to R(0) = leaf bytes).
+ */
+__attribute__((noinline)) static __uint24 complete_loop(uint16_t z, uint8_t n, const uint8_t *x, uint8_t depth, uint16_t skip0, uint8_t lb)
+{
+	__uint24 acc = 0;
+	uint8_t t, v, k;
+	uint16_t sk;
+	__asm__ volatile("0:\n\t"
+	                 "movw r30, %[z]\n\t"
+	                 "mov  %[k], %[depth]\n\t"
+	                 "movw %[sk], %[skip0]\n"
+	                 "1:\n\t" TB_LPM "%[v], Z+\n\t"
+	                 "movw r26, %[x]\n\t"
+	                 "add  r26, %[v]\n\t"
+	                 "adc  r27, __zero_reg__\n\t"
+	                 "ld   %[v], X\n\t" TB_LPM "%[t], Z+\n\t"
+	                 "cp   %[t], %[v]\n\t"
+	                 "brcc 2f\n\t"
+	                 "add  r30, %A[sk]\n\t"
+	                 "adc  r31, %B[sk]\n"
+	                 "2:\n\t"
+	                 "lsr  %B[sk]\n\t"
+	                 "ror  %A[sk]\n\t"
+	                 "subi %A[sk], 1\n\t"
+	                 "sbci %B[sk], 0\n\t"
+	                 "dec  %[k]\n\t"
+	                 "brne 1b\n\t" TB_LPM "%[v], Z+\n\t"
+	                 "add  %A[acc], %[v]\n\t"
+	                 "clr  %[v]\n\t"
+	                 "sbrc %[lb], 1\n\t" TB_LPM "%[v], Z\n\t"
+	                 "adc  %B[acc], %[v]\n\t"
+	                 "adc  %C[acc], __zero_reg__\n\t"
+	                 "add  %A[z], %A[skip0]\n\t" /* next tree: z += R(d) = 2 R(d-1) + 2 */
+	                 "adc  %B[z], %B[skip0]\n\t"
+	                 "add  %A[z], %A[skip0]\n\t"
+	                 "adc  %B[z], %B[skip0]\n\t"
+	                 "subi %A[z], lo8(-2)\n\t"
+	                 "sbci %B[z], hi8(-2)\n\t"
+	                 "dec  %[n]\n\t"
+	                 "brne 0b\n\t"
+	                 : [acc] "+r"(acc), [z] "+d"(z), [n] "+r"(n), [t] "=&r"(t), [v] "=&r"(v), [k] "=&r"(k),
+	                   [sk] "=&d"(sk)
+	                 : [x] "r"(x), [depth] "r"(depth), [skip0] "r"(skip0), [lb] "r"(lb)
+	                 : "r26", "r27", "r30", "r31", "memory");
+	return acc;
+}
+
+/*
+ * Sparse layout, any input address. Left: lpm, lpm, X = x + f, ld, cp, branch, Z += 2, loop.
+ * Right: a zero threshold byte is a leaf (x >= 0 always sends it here), else read the offset.
+ */
+__attribute__((noinline)) static __uint24 sparse_loop(uint16_t z, uint8_t n, const uint8_t *x, uint8_t lb)
+{
+	__uint24 acc = 0;
+	uint8_t t, v, f;
+	uint16_t nx, off;
+	__asm__ volatile("0:\n\t" TB_LPM "%A[off], Z+\n\t" TB_LPM "%B[off], Z+\n\t"
+	                 "movw %[nx], r30\n\t"
+	                 "add  %A[nx], %A[off]\n\t"
+	                 "adc  %B[nx], %B[off]\n"
+	                 "1:\n\t" TB_LPM "%[f], Z+\n\t" TB_LPM "%[t], Z+\n\t"
+	                 "movw r26, %[x]\n\t"
+	                 "add  r26, %[f]\n\t"
+	                 "adc  r27, __zero_reg__\n\t"
+	                 "ld   %[v], X\n\t"
+	                 "cp   %[v], %[t]\n\t"
+	                 "brcc 2f\n\t"
+	                 "adiw r30, 2\n\t"
+	                 "rjmp 1b\n"
+	                 "2:\n\t"
+	                 "tst  %[t]\n\t"
+	                 "breq 3f\n\t" TB_LPM "%A[off], Z+\n\t" TB_LPM "%B[off], Z+\n\t"
+	                 "add  r30, %A[off]\n\t"
+	                 "adc  r31, %B[off]\n\t"
+	                 "rjmp 1b\n"
+	                 "3:\n\t"
+	                 "add  %A[acc], %[f]\n\t"
+	                 "clr  %[v]\n\t"
+	                 "sbrc %[lb], 1\n\t" TB_LPM "%[v], Z\n\t"
+	                 "adc  %B[acc], %[v]\n\t"
+	                 "adc  %C[acc], __zero_reg__\n\t"
+	                 "movw r30, %[nx]\n\t"
+	                 "dec  %[n]\n\t"
+	                 "brne 0b\n\t"
+	                 : [acc] "+r"(acc), [n] "+r"(n), [t] "=&r"(t), [v] "=&r"(v), [f] "=&r"(f), [nx] "=&r"(nx),
+	                   [off] "=&r"(off), [z] "+z"(z)
+	                 : [x] "r"(x), [lb] "r"(lb)
+	                 : "r26", "r27", "memory");
+	return acc;
+}
+
+__attribute__((noinline)) static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x)
+{
+	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
+	const uint8_t aligned = ((uintptr_t)x & 0xFFu) == 0u;
+	int32_t score = model->bias;
+	for (uint8_t c = 0; c < model->n_chunks; c++) {
+		const tb_etree_chunk_t *ch = &model->chunks[c];
+		const uint32_t a = far_address(ch->data);
+		const uint32_t last = a + ch->n_bytes - 1u;
+		const uint8_t n = ch->n_trees;
+#if !defined(__AVR_HAVE_ELPM__)
+		if (a >> 16) { /* unreachable on a device without elpm: its flash is 64 KB at most */
+			score += chunk_ref(model, ch, x);
+			continue;
+		}
+#endif
+		if ((a >> 16) != (last >> 16)) { /* the chunk straddles a 64 KB boundary: RAMPZ would change */
+			score += chunk_ref(model, ch, x);
+			continue;
+		}
+		TB_SET_RAMPZ((uint8_t)(a >> 16));
+		const uint16_t z = (uint16_t)a;
+		int32_t biased;
+		if (model->layout == TB_ETREE_COMPLETE) {
+			const tb_etree_fast_t *fast = model->fast;
+			if (aligned && fast && fast->depth == model->depth && fast->leaf_bits == model->leaf_bits) {
+				score += fast->fn((__uint24)a, n, (uint8_t)((uintptr_t)x >> 8));
+				continue;
+			}
+			biased = (int32_t)complete_loop(z, n, x, model->depth,
+			                                complete_bytes((uint8_t)(model->depth - 1u), lb), lb);
+		} else {
+			biased = (int32_t)sparse_loop(z, n, x, lb);
+		}
+		score += biased - (int32_t)n * (lb == 1u ? 128 : 32768L);
+	}
+	TB_SET_RAMPZ(0);
+	return score;
+}
+
+/* The common case inline (one chunk, aligned input, a matching unrolled kernel); the rest in score_chunks. */
+static int32_t tb_etree_score_avr(const tb_etree_t *model, const uint8_t *x)
+{
+	const tb_etree_fast_t *fast = model->fast;
+	if (fast && ((uintptr_t)x & 0xFFu) == 0u && model->n_chunks == 1u && fast->depth == model->depth &&
+	    fast->leaf_bits == model->leaf_bits && model->layout == TB_ETREE_COMPLETE) {
+		const tb_etree_chunk_t *ch = model->chunks;
+		const __uint24 a = (__uint24)ch->data;
+		if ((uint8_t)(a >> 16) == (uint8_t)((__uint24)(a + ch->n_bytes - 1u) >> 16))
+			return model->bias + fast->fn(a, ch->n_trees, (uint8_t)((uintptr_t)x >> 8));
+	}
+	return score_chunks(model, x);
+}
+#endif /* __AVR__ */
+
+int32_t tb_etree_score(const tb_etree_t *model, const uint8_t *x)
+{
+#ifdef __AVR__
+	return tb_etree_score_avr(model, x);
+#else
+	return tb_etree_score_ref(model, x);
+#endif
+}
