@@ -140,6 +140,9 @@ tb_etree_status_t tb_etree_check(const tb_etree_t *model, uint16_t n_inputs)
 	    (model->layout == TB_ETREE_COMPLETE && (model->depth == 0u || model->depth > TB_ETREE_MAX_DEPTH)) ||
 	    model->n_inputs > n_inputs || model->bias >= (1L << 30) || model->bias <= -(1L << 30))
 		return TB_ETREE_ERR_PARAM;
+	if (model->fast && (model->layout != TB_ETREE_COMPLETE || model->fast->depth != model->depth ||
+	                    model->fast->leaf_bits != model->leaf_bits))
+		return TB_ETREE_ERR_PARAM; /* an unrolled kernel for another shape */
 	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
 	uint16_t trees = 0;
 	for (uint8_t c = 0; c < model->n_chunks; c++) {
@@ -200,11 +203,31 @@ tb_etree_status_t tb_etree_check(const tb_etree_t *model, uint16_t n_inputs)
  * into XL (XH holds the input's page), so no address arithmetic: lpm 3 + lpm 3 + ld 2 + cp 1,
  * then left: branch taken (2); right: branch not taken (1) + Z += R(k-1) (2).
  */
+/*
+ * The unrolled kernels are naked functions in assembly (the C glue cost 80 cycles a call):
+ * model in r25:r24, x in r23:r22 (page-aligned: checked by the caller), result in r25..r22.
+ * Registers: Z walks the flash (RAMPZ = the chunk's 64 KB page), X = x + feature (r27 = the
+ * input's page), r21:r20 the current tree, r22 the pair counter, r23 the threshold, r0 the
+ * input byte, r25:r19:r18 the accumulator (it starts at -n x leaf bias). Offsets below are
+ * checked by the static assertions.
+ */
+#include <stddef.h>
+_Static_assert(offsetof(tb_etree_t, chunks) == 0 && offsetof(tb_etree_t, n_chunks) == 2 &&
+               offsetof(tb_etree_t, layout) == 4 && offsetof(tb_etree_t, depth) == 5 &&
+               offsetof(tb_etree_t, leaf_bits) == 6 && offsetof(tb_etree_t, bias) == 9,
+               "tb_etree_t layout assumed by the AVR kernels");
+_Static_assert(offsetof(tb_etree_chunk_t, data) == 0 && offsetof(tb_etree_chunk_t, n_bytes) == 3 &&
+               offsetof(tb_etree_chunk_t, n_trees) == 5, "tb_etree_chunk_t layout assumed by the AVR kernels");
+
+/*
+ * One level: lpm 3 + lpm 3 + ld 2 + cp 1, then left: branch taken (2) = 11 cycles;
+ * right: branch not taken (1) + Z += R(k-1) (2) = 12 cycles.
+ */
 #define TB_LV(skip)                            \
 	TB_LPM "r26, Z+\n\t"                       \
-	TB_LPM "%[t], Z+\n\t"                      \
-	"ld   %[v], X\n\t"                         \
-	"cp   %[t], %[v]\n\t"                      \
+	TB_LPM "r23, Z+\n\t"                       \
+	"ld   r0, X\n\t"                           \
+	"cp   r23, r0\n\t"                         \
 	"brcc 1f\n\t"                              \
 	"subi r30, lo8(-(" #skip "))\n\t"          \
 	"sbci r31, hi8(-(" #skip "))\n"            \
@@ -212,26 +235,26 @@ tb_etree_status_t tb_etree_check(const tb_etree_t *model, uint16_t n_inputs)
 /* Last level, 8-bit leaves: the leaf pair sits at an even address, so Z += carry needs no adc into ZH. */
 #define TB_LAST8                               \
 	TB_LPM "r26, Z+\n\t"                       \
-	TB_LPM "%[t], Z+\n\t"                      \
-	"ld   %[v], X\n\t"                         \
-	"cp   %[t], %[v]\n\t"                      \
+	TB_LPM "r23, Z+\n\t"                       \
+	"ld   r0, X\n\t"                           \
+	"cp   r23, r0\n\t"                         \
 	"adc  r30, __zero_reg__\n\t"               \
-	TB_LPM "%[v], Z\n\t"                       \
-	"add  %A[acc], %[v]\n\t"                   \
-	"adc  %B[acc], __zero_reg__\n\t"
+	TB_LPM "r0, Z\n\t"                         \
+	"add  r18, r0\n\t"                         \
+	"adc  r19, __zero_reg__\n\t"
 #define TB_LAST16                              \
 	TB_LPM "r26, Z+\n\t"                       \
-	TB_LPM "%[t], Z+\n\t"                      \
-	"ld   %[v], X\n\t"                         \
-	"cp   %[t], %[v]\n\t"                      \
+	TB_LPM "r23, Z+\n\t"                       \
+	"ld   r0, X\n\t"                           \
+	"cp   r23, r0\n\t"                         \
 	"brcc 1f\n\t"                              \
 	"adiw r30, 2\n"                            \
 	"1:\n\t"                                   \
-	TB_LPM "%[v], Z+\n\t"                      \
-	TB_LPM "%[t], Z\n\t"                       \
-	"add  %A[acc], %[v]\n\t"                   \
-	"adc  %B[acc], %[t]\n\t"                   \
-	"adc  %C[acc], __zero_reg__\n\t"
+	TB_LPM "r0, Z+\n\t"                        \
+	TB_LPM "r23, Z\n\t"                        \
+	"add  r18, r0\n\t"                         \
+	"adc  r19, r23\n\t"                        \
+	"adc  r25, __zero_reg__\n\t"
 
 /* Level chains: B<bits>_<k> walks k levels; the skip at a level with k levels below is R(k-1). */
 #define B8_1 TB_LAST8
@@ -251,58 +274,109 @@ tb_etree_status_t tb_etree_check(const tb_etree_t *model, uint16_t n_inputs)
 #define B16_7 TB_LV(254) B16_6
 #define B16_8 TB_LV(510) B16_7
 
-#define TB_LOOP_NEAR "dec  %[n]\n\tbrne 0b\n\t"
-#define TB_LOOP_FAR "dec  %[n]\n\tbreq 2f\n\trjmp 0b\n2:\n\t"
+/* acc = -(n << 7) in r19:r18; at the end r21 = the sign extension */
+#define TB_ACC8_INIT "mov  r19, r22\n\tclr  r18\n\tlsr  r19\n\tror  r18\n\tcom  r19\n\tneg  r18\n\tsbci r19, 0xFF\n\t"
+#define TB_ACC8_EXT "clr  r21\n\tsbrc r19, 7\n\tcom  r21\n\t"
+/* acc = -(n << 15) in r25:r19:r18; at the end r21 = r25 and r20 = the sign extension */
+#define TB_ACC16_INIT                                                                            \
+	"mov  r25, r22\n\tclr  r19\n\tclr  r18\n\tlsr  r25\n\tror  r19\n\tcom  r25\n\tcom  r19\n\t"    \
+	"neg  r18\n\tsbci r19, 0xFF\n\tsbci r25, 0xFF\n\t"
+#define TB_ACC16_EXT "mov  r21, r25\n\t"
 
 #if defined(__AVR_HAVE_ELPM__)
-#define TB_ASM_RAMPZ_SET "out  %[rampz], %[page]\n\t"
+#define TB_ASM_RAMPZ_SET "out  %[rampz], r19\n\t"
 #define TB_ASM_RAMPZ_CLR "out  %[rampz], __zero_reg__\n\t"
-#define TB_ASM_RAMPZ_OPS [rampz] "I"(_SFR_IO_ADDR(RAMPZ)), [page] "r"(page)
+#define TB_ASM_RAMPZ_OP , [rampz] "I"(_SFR_IO_ADDR(RAMPZ))
+#define TB_ASM_PAGE_CHECK ""
 #else
 #define TB_ASM_RAMPZ_SET ""
 #define TB_ASM_RAMPZ_CLR ""
-#define TB_ASM_RAMPZ_OPS [page] "r"(page)
+#define TB_ASM_RAMPZ_OP
+#define TB_ASM_PAGE_CHECK "tst  r19\n\tbrne 9f\n\t" /* no elpm: data above 64 KB cannot happen, but never read it wrong */
 #endif
 
-/*
- * One kernel per (leaf bits, depth): n trees of `size` bytes from the 24-bit address a (not
- * straddling a 64 KB boundary); returns the sum of the leaf values (the accumulator starts at
- * -n x leaf bias, so the unsigned leaf bytes add up to the signed sum).
- */
-#define TB_FAST(bits, depth, acc_t, shift, size, BODY, LOOP)                                   \
-	static int32_t fast##bits##_##depth(__uint24 a, uint8_t n, uint8_t xhi)                 \
-	{                                                                                        \
-		acc_t acc = (acc_t)(-((acc_t)n << shift));                                           \
-		uint16_t z = (uint16_t)a;                                                            \
-		const uint8_t page = (uint8_t)(a >> 16);                                             \
-		uint8_t t, v;                                                                        \
-		__asm__ volatile(TB_ASM_RAMPZ_SET "mov  r27, %[xhi]\n"                               \
-		                 "0:\n\t"                                                            \
-		                 "movw r30, %[z]\n\t" BODY "subi %A[z], lo8(-(" #size "))\n\t"       \
-		                 "sbci %B[z], hi8(-(" #size "))\n\t" LOOP TB_ASM_RAMPZ_CLR           \
-		                 : [acc] "+r"(acc), [z] "+d"(z), [n] "+r"(n), [t] "=&r"(t), [v] "=&r"(v) \
-		                 : [xhi] "r"(xhi), TB_ASM_RAMPZ_OPS                                  \
-		                 : "r26", "r27", "r30", "r31", "memory");                            \
-		return acc;                                                                          \
-	}                                                                                        \
-	const tb_etree_fast_t tb_etree_fast##bits##_##depth = {fast##bits##_##depth, bits, depth};
+static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x) __attribute__((noinline, used));
 
-TB_FAST(8, 1, int16_t, 7, 4, B8_1, TB_LOOP_NEAR)
-TB_FAST(8, 2, int16_t, 7, 10, B8_2, TB_LOOP_NEAR)
-TB_FAST(8, 3, int16_t, 7, 22, B8_3, TB_LOOP_NEAR)
-TB_FAST(8, 4, int16_t, 7, 46, B8_4, TB_LOOP_NEAR)
-TB_FAST(8, 5, int16_t, 7, 94, B8_5, TB_LOOP_NEAR)
-TB_FAST(8, 6, int16_t, 7, 190, B8_6, TB_LOOP_NEAR)
-TB_FAST(8, 7, int16_t, 7, 382, B8_7, TB_LOOP_NEAR)
-TB_FAST(8, 8, int16_t, 7, 766, B8_8, TB_LOOP_FAR)
-TB_FAST(16, 1, __int24, 15, 6, B16_1, TB_LOOP_NEAR)
-TB_FAST(16, 2, __int24, 15, 14, B16_2, TB_LOOP_NEAR)
-TB_FAST(16, 3, __int24, 15, 30, B16_3, TB_LOOP_NEAR)
-TB_FAST(16, 4, __int24, 15, 62, B16_4, TB_LOOP_NEAR)
-TB_FAST(16, 5, __int24, 15, 126, B16_5, TB_LOOP_NEAR)
-TB_FAST(16, 6, __int24, 15, 254, B16_6, TB_LOOP_NEAR)
-TB_FAST(16, 7, __int24, 15, 510, B16_7, TB_LOOP_FAR)
-TB_FAST(16, 8, __int24, 15, 1022, B16_8, TB_LOOP_FAR)
+/* One tree: Z = the tree (r21:r20), walk, r21:r20 += the tree's size. */
+#define TB_TREE(size, BODY)                                                                    \
+	"movw r30, r20\n\t" BODY "subi r20, lo8(-(" #size "))\n\t"                                 \
+	"sbci r21, hi8(-(" #size "))\n\t"
+
+/*
+ * One kernel per (leaf bits, depth), four trees per loop turn: the whole score of a one-chunk
+ * model (not straddling a 64 KB boundary) on a page-aligned input; anything else jumps to
+ * score_chunks with the arguments untouched. The kernel trusts the descriptor's layout, depth
+ * and leaf bits to be its own: tb_etree_check verifies that (the generator always names the
+ * matching kernel); where the data landed in flash is checked on every call.
+ */
+#define TB_FAST(BITS, D, size, BODY, ACC_INIT, ACC_EXT)                                        \
+	__attribute__((naked, used)) static int32_t fast##BITS##_##D(const tb_etree_t *model, const uint8_t *x) \
+	{                                                                                        \
+		(void)model;                                                                         \
+		(void)x;                                                                             \
+		__asm__ volatile("movw r30, r24\n\t"                                                 \
+		                 "ldd  r18, Z+2\n\tcpi  r18, 1\n\tbrne 9f\n\t" /* one chunk */      \
+		                 "ld   r26, Z\n\tldd  r27, Z+1\n\t" /* X = the chunk */              \
+		                 "ld   r20, X+\n\tld   r21, X+\n\tld   r19, X+\n\t" TB_ASM_PAGE_CHECK \
+		                 "ld   r30, X+\n\tld   r31, X+\n\t"                                   \
+		                 "sbiw r30, 1\n\tadd  r30, r20\n\tadc  r31, r21\n\tbrcs 9f\n\t"      \
+		                 "ld   r22, X\n\ttst  r22\n\tbreq 9f\n\t" TB_ASM_RAMPZ_SET                                   \
+		                 "push r24\n\tpush r25\n\t"                                          \
+		                 "mov  r27, r23\n\t" ACC_INIT                                        \
+		                 "mov  r23, r22\n\t" /* n = 4 q + r: q turns, r trees first */       \
+		                 "andi r23, 3\n\t"                                                   \
+		                 "lsr  r22\n\t"                                                      \
+		                 "lsr  r22\n\t"                                                      \
+		                 "cpi  r23, 0\n\t"                                                   \
+		                 "breq 0f\n\t"                                                       \
+		                 "inc  r22\n\t"                                                      \
+		                 "cpi  r23, 2\n\t"                                                   \
+		                 "brlo 7f\n\t"                                                       \
+		                 "breq 6f\n\t"                                                       \
+		                 "rjmp 5f\n"                                                         \
+		                 "6:\n\t"                                                            \
+		                 "rjmp 6f\n"                                                         \
+		                 "7:\n\t"                                                            \
+		                 "rjmp 7f\n"                                                         \
+		                 "9:\n\t"                                                            \
+		                 "jmp  %x[fallback]\n"                                               \
+		                 "0:\n\t" TB_TREE(size, BODY)                                        \
+		                 "5:\n\t" TB_TREE(size, BODY)                                        \
+		                 "6:\n\t" TB_TREE(size, BODY)                                        \
+		                 "7:\n\t" TB_TREE(size, BODY)                                        \
+		                 "dec  r22\n\t"                                                      \
+		                 "breq 2f\n\t"                                                       \
+		                 "rjmp 0b\n"                                                         \
+		                 "2:\n\t" TB_ASM_RAMPZ_CLR ACC_EXT                                   \
+		                 "clr  r20\n\tsbrc r21, 7\n\tcom  r20\n\t"                           \
+		                 "pop  r31\n\tpop  r30\n\t"                                          \
+		                 "ldd  r22, Z+9\n\tldd  r23, Z+10\n\tldd  r24, Z+11\n\tldd  r25, Z+12\n\t" \
+		                 "add  r22, r18\n\tadc  r23, r19\n\tadc  r24, r21\n\tadc  r25, r20\n\t" \
+		                 "ret\n\t"                                                           \
+		                 :                                                                   \
+		                 : [fallback] "i"(score_chunks) TB_ASM_RAMPZ_OP);                    \
+	}                                                                                        \
+	const tb_etree_fast_t tb_etree_fast##BITS##_##D = {fast##BITS##_##D, BITS, D};
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wreturn-type" /* naked: the assembly returns */
+TB_FAST(8, 1, 4, B8_1, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(8, 2, 10, B8_2, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(8, 3, 22, B8_3, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(8, 4, 46, B8_4, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(8, 5, 94, B8_5, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(8, 6, 190, B8_6, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(8, 7, 382, B8_7, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(8, 8, 766, B8_8, TB_ACC8_INIT, TB_ACC8_EXT)
+TB_FAST(16, 1, 6, B16_1, TB_ACC16_INIT, TB_ACC16_EXT)
+TB_FAST(16, 2, 14, B16_2, TB_ACC16_INIT, TB_ACC16_EXT)
+TB_FAST(16, 3, 30, B16_3, TB_ACC16_INIT, TB_ACC16_EXT)
+TB_FAST(16, 4, 62, B16_4, TB_ACC16_INIT, TB_ACC16_EXT)
+TB_FAST(16, 5, 126, B16_5, TB_ACC16_INIT, TB_ACC16_EXT)
+TB_FAST(16, 6, 254, B16_6, TB_ACC16_INIT, TB_ACC16_EXT)
+TB_FAST(16, 7, 510, B16_7, TB_ACC16_INIT, TB_ACC16_EXT)
+TB_FAST(16, 8, 1022, B16_8, TB_ACC16_INIT, TB_ACC16_EXT)
+#pragma GCC diagnostic pop
 
 /*
  * Complete layout, any input address: a loop over levels, X = x + feature, and the skip
@@ -397,10 +471,9 @@ __attribute__((noinline)) static __uint24 sparse_loop(uint16_t z, uint8_t n, con
 	return acc;
 }
 
-__attribute__((noinline)) static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x)
+static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x)
 {
 	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
-	const uint8_t aligned = ((uintptr_t)x & 0xFFu) == 0u;
 	int32_t score = model->bias;
 	for (uint8_t c = 0; c < model->n_chunks; c++) {
 		const tb_etree_chunk_t *ch = &model->chunks[c];
@@ -421,11 +494,6 @@ __attribute__((noinline)) static int32_t score_chunks(const tb_etree_t *model, c
 		const uint16_t z = (uint16_t)a;
 		int32_t biased;
 		if (model->layout == TB_ETREE_COMPLETE) {
-			const tb_etree_fast_t *fast = model->fast;
-			if (aligned && fast && fast->depth == model->depth && fast->leaf_bits == model->leaf_bits) {
-				score += fast->fn((__uint24)a, n, (uint8_t)((uintptr_t)x >> 8));
-				continue;
-			}
 			biased = (int32_t)complete_loop(z, n, x, model->depth,
 			                                complete_bytes((uint8_t)(model->depth - 1u), lb), lb);
 		} else {
@@ -437,17 +505,12 @@ __attribute__((noinline)) static int32_t score_chunks(const tb_etree_t *model, c
 	return score;
 }
 
-/* The common case inline (one chunk, aligned input, a matching unrolled kernel); the rest in score_chunks. */
+/* Page-aligned input and an unrolled kernel named: that kernel (it checks the rest); else score_chunks. */
 static int32_t tb_etree_score_avr(const tb_etree_t *model, const uint8_t *x)
 {
 	const tb_etree_fast_t *fast = model->fast;
-	if (fast && ((uintptr_t)x & 0xFFu) == 0u && model->n_chunks == 1u && fast->depth == model->depth &&
-	    fast->leaf_bits == model->leaf_bits && model->layout == TB_ETREE_COMPLETE) {
-		const tb_etree_chunk_t *ch = model->chunks;
-		const __uint24 a = (__uint24)ch->data;
-		if ((uint8_t)(a >> 16) == (uint8_t)((__uint24)(a + ch->n_bytes - 1u) >> 16))
-			return model->bias + fast->fn(a, ch->n_trees, (uint8_t)((uintptr_t)x >> 8));
-	}
+	if (fast && ((uintptr_t)x & 0xFFu) == 0u)
+		return fast->fn(model, x);
 	return score_chunks(model, x);
 }
 #endif /* __AVR__ */

@@ -63,12 +63,13 @@ typedef struct {
 /*
  * An unrolled kernel for one (leaf bits, depth) of the complete layout, used when the input is
  * 256-byte aligned. Name one with TB_ETREE_FAST(bits, depth) in the descriptor: only the kernels a
- * firmware names are linked (about 40 + 14 x depth bytes each). NULL, or a kernel for another
- * depth or leaf size, means the general loop (checked on every call, never a wrong score).
+ * firmware names are linked (about 100 + 56 x depth bytes each: four trees unrolled). NULL means
+ * the general loop; a kernel for another depth or leaf size fails tb_etree_check.
  */
+struct tb_etree_s;
 typedef struct {
 #ifdef __AVR__
-	int32_t (*fn)(__uint24 address, uint8_t n_trees, uint8_t x_page); /* sum of the leaf values */
+	int32_t (*fn)(const struct tb_etree_s *model, const uint8_t *x); /* the score, or score_chunks' */
 #else
 	int32_t (*fn)(void); /* unused off AVR */
 #endif
@@ -87,7 +88,7 @@ TB_ETREE_DECLARE_FAST(16, 5) TB_ETREE_DECLARE_FAST(16, 6) TB_ETREE_DECLARE_FAST(
 #define TB_ETREE_FAST(bits, depth) ((const tb_etree_fast_t *)0)
 #endif
 
-typedef struct {
+typedef struct tb_etree_s {
 	const tb_etree_chunk_t *chunks; /* in RAM: n_chunks entries */
 	uint8_t n_chunks;               /* 1..255 */
 	uint8_t n_trees;                /* sum over the chunks, 1..255 */
@@ -102,7 +103,11 @@ typedef struct {
 /* Validate a descriptor and every byte of its trees against n_inputs (call once, e.g. at start-up). */
 tb_etree_status_t tb_etree_check(const tb_etree_t *model, uint16_t n_inputs);
 
-/* Score of one input vector x[n_inputs] (any address): the optimised kernel. Model must pass tb_etree_check. */
+/*
+ * Score of one input vector x[n_inputs] (any address): the optimised kernel. The model must pass
+ * tb_etree_check (the generated ones do). Fastest with x 256-byte aligned (complete layout):
+ * e.g. static uint8_t x[193] __attribute__((aligned(256)));
+ */
 int32_t tb_etree_score(const tb_etree_t *model, const uint8_t *x);
 
 /* The plain-C reference of tb_etree_score: both agree bit for bit. */
