@@ -306,37 +306,96 @@ def ram_bytes(model: EarlyExitTrees) -> int:
 
 # --------------------------------------------------------------------------- cost model
 
-# Cycles on the ATmega2560 (avr-gcc 5.4 -Os, simavr), fitted by tests/test_early_exit.py's
-# calibration (see tools in that file) on the RF d7 x 32 trees and hand-made models:
-# complete layout, 256-byte aligned input (the fast path): CALL + n_trees * TREE + levels * LEVEL;
-# any other input pointer or far (> 64 KB) data: the general kernel, GENERAL_* below;
-# sparse layout: CALL + n_trees * TREE + nodes visited * LEVEL (mean over the given rows).
+# Cycles of one tb_etree_score call on the ATmega2560 (avr-gcc 5.4 -Os, simavr at 16 MHz):
+# call + n_trees * tree + (nodes going left) * left + (nodes going right) * right, one line per
+# kernel ("fast": complete layout on a 256-byte aligned input, one chunk; "loop": complete layout
+# otherwise; "sparse"), fitted by calibrate_cost() on measured medians (see its docstring). The
+# unrolled kernel's levels cost 11 cycles going left and 12 going right by construction.
 COST = {
-    "complete_fast": {"call": 60, "tree": 12.0, "level": 11.5},
-    "complete_general": {"call": 60, "tree": 14.0, "level": 16.5},
-    "sparse": {"call": 60, "tree": 20.0, "level": 18.0},
+    ("fast", 8): {"call": 119.95, "tree": 7.78, "left": 11.02, "right": 11.87},
+    ("fast", 16): {"call": 119.37, "tree": 13.02, "left": 10.99, "right": 11.98},
+    ("loop", 8): {"call": 433.58, "tree": 17.37, "left": 21.44, "right": 22.38},
+    ("loop", 16): {"call": 430.87, "tree": 19.09, "left": 21.49, "right": 22.48},
+    ("sparse", 8): {"call": 386.47, "tree": 36.26, "left": 16.93, "right": 26.05},
+    ("sparse", 16): {"call": 386.89, "tree": 37.83, "left": 17.04, "right": 26.01},
 }
 
 
-def estimate_cycles(model: EarlyExitTrees, X_u8_or_n: np.ndarray | int | None = None, aligned: bool = True) -> int:
-    """Estimated cycles of one tb_etree_score call on the ATmega2560.
+def path_counts(model: EarlyExitTrees, X_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int64 (n_rows,) x 2: internal nodes left going left and going right, over all trees."""
+    X = np.asarray(X_u8, dtype=np.uint8)
+    d = model.data.astype(np.int64)
+    rows = np.arange(X.shape[0])
+    lb = model.leaf_bits // 8
+    left = np.zeros(X.shape[0], dtype=np.int64)
+    right = np.zeros(X.shape[0], dtype=np.int64)
+    for start in tree_starts(model):
+        if model.layout == "complete":
+            pos = np.full(X.shape[0], int(start), dtype=np.int64)
+            for k in range(model.depth, 0, -1):
+                r = X[rows, d[pos]] > d[pos + 1]
+                right += r
+                left += ~r
+                pos = pos + 2 + r * (lb if k == 1 else complete_tree_bytes(k - 1, model.leaf_bits))
+            continue
+        pos = np.full(X.shape[0], int(start) + 2, dtype=np.int64)
+        active = d[pos + 1] != 0
+        while active.any():
+            p = pos[active]
+            r = X[rows[active], d[p]] >= d[p + 1]
+            right[active] += r
+            left[active] += ~r
+            pos[active] = p + 4 + r * (d[p + 2] | (d[p + 3] << 8))
+            active = d[pos + 1] != 0
+    return left, right
 
-    Complete layout: every call visits depth x n_trees nodes, so rows are not needed. Sparse layout: the
-    cost follows the path, so it is estimated from the mean internal nodes visited on the given rows
-    (X_u8 (n, n_inputs)); without rows, every path is taken as model.depth long (an upper bound).
-    aligned: the input buffer is 256-byte aligned (the complete layout's fast path).
+
+def kernel_of(model: EarlyExitTrees, aligned: bool = True) -> str:
+    """Which AVR kernel runs the model: "fast", "loop" or "sparse" (tb_etree.c)."""
+    if model.layout == "sparse":
+        return "sparse"
+    return "fast" if aligned and len(chunks(model)) == 1 else "loop"
+
+
+def estimate_cycles(model: EarlyExitTrees, X_u8_or_n: np.ndarray | int | None = None, aligned: bool = True) -> int:
+    """Estimated cycles of one tb_etree_score call on the ATmega2560 (median over the given rows).
+
+    With rows X_u8 (n, n_inputs) the nodes visited going left and right are counted on them (the
+    cost follows the path: left and right branches differ, and sparse paths stop at their leaves).
+    Without rows (an int or None): complete trees take depth levels, half of them right; sparse
+    paths are taken model.depth long (an upper bound). aligned: the input is 256-byte aligned.
+    A model placed across a 64 KB flash boundary runs a chunk through the C reference instead
+    (about 8x slower): not modelled.
     """
-    leaf16 = 3 if model.leaf_bits == 16 else 0
-    if model.layout == "complete":
-        c = COST["complete_fast" if aligned and not needs_far(model) else "complete_general"]
-        per_tree = c["tree"] + leaf16 + model.depth * c["level"]
-        return int(round(c["call"] + model.n_trees * per_tree))
-    c = COST["sparse"]
+    c = COST[(kernel_of(model, aligned), model.leaf_bits)]
     if isinstance(X_u8_or_n, np.ndarray) and X_u8_or_n.ndim == 2 and len(X_u8_or_n):
-        mean_nodes = float(np.mean(nodes_visited(model, X_u8_or_n)))
+        left, right = path_counts(model, X_u8_or_n)
+        per_row = c["left"] * left + c["right"] * right
+        nodes = float(np.median(per_row))
     else:
-        mean_nodes = float(model.depth * model.n_trees)
-    return int(round(c["call"] + model.n_trees * (c["tree"] + leaf16) + mean_nodes * c["level"]))
+        levels = model.depth * model.n_trees
+        nodes = levels * (c["left"] + c["right"]) / 2
+    return int(round(c["call"] + model.n_trees * c["tree"] + nodes))
+
+
+def calibrate_cost(runs: list[tuple[EarlyExitTrees, np.ndarray, bool, np.ndarray]]) -> dict:
+    """Fit COST from measurements: runs = [(model, X_u8, aligned, measured cycles (n,))].
+
+    Per kernel and leaf size, least squares of cycles on [1, n_trees, left nodes, right nodes]
+    over every measured row. Returns {(kernel, leaf_bits): {"call", "tree", "left", "right"}}.
+    """
+    groups: dict = {}
+    for model, X, aligned, cycles in runs:
+        left, right = path_counts(model, X)
+        key = (kernel_of(model, aligned), model.leaf_bits)
+        rows = np.column_stack([np.ones(len(X)), np.full(len(X), model.n_trees), left, right])
+        a, b = groups.get(key, (np.zeros((0, 4)), np.zeros(0)))
+        groups[key] = (np.vstack([a, rows]), np.concatenate([b, cycles]))
+    out = {}
+    for key, (a, b) in groups.items():
+        coef = np.linalg.lstsq(a, b, rcond=None)[0]
+        out[key] = {k: round(float(v), 2) for k, v in zip(("call", "tree", "left", "right"), coef)}
+    return out
 
 
 def needs_far(model: EarlyExitTrees) -> bool:
@@ -451,7 +510,8 @@ def measure_avr(project, model: EarlyExitTrees, X_u8: np.ndarray, offset: int = 
     """Build bench/firmware/etree_cycles_main.c with `model` and run it on avr-vboard.
 
     offset: the input sits this many bytes after a 256-byte boundary (0 = the complete layout's fast path).
-    extra_c: C text appended to the model source (e.g. filler arrays that push the model above 64 KB).
+    extra_c: a C translation unit linked first, its symbol `tb_etree_bench_keep` kept by the linker
+    (e.g. flash filler arrays that push the model above 64 KB).
     Raises RuntimeError when the firmware fails or prints fewer results than inputs.
     """
     import re
@@ -465,15 +525,17 @@ def measure_avr(project, model: EarlyExitTrees, X_u8: np.ndarray, offset: int = 
     X = np.asarray(X_u8, dtype=np.uint8)
     with tempfile.TemporaryDirectory(prefix="tinybeat-etree-") as tmp:
         inc = Path(tmp)
-        (inc / "etree_model.c").write_text(c_source(model) + extra_c)
+        (inc / "etree_model.c").write_text(c_source(model))
+        (inc / "extra.c").write_text(extra_c or "typedef int tb_etree_bench_empty;\n")
         (inc / "etree_golden.h").write_text(golden_header(X))
         lib = project / "lib"
-        sources = [project / "bench/firmware/etree_cycles_main.c", lib / "tinybeat/tb_etree.c",
+        sources = [inc / "extra.c", project / "bench/firmware/etree_cycles_main.c", lib / "tinybeat/tb_etree.c",
                    lib / "tbavr/tbavr.c", lib / "microtest/microtest.c", lib / "microtest/microtest_port.c"]
         elf = inc / "bench.elf"
         cmd = ["avr-gcc", f"-mmcu={mcu}", f"-DF_CPU={f_cpu}L", f"-DTB_EG_OFFSET={offset}", *CFLAGS,
                "-I", str(inc), "-I", str(lib / "tinybeat"), "-I", str(lib / "tbavr"), "-I", str(lib / "microtest"),
-               *map(str, sources), *LDFLAGS, "-o", str(elf)]
+               *map(str, sources), *LDFLAGS, *(["-Wl,--undefined=tb_etree_bench_keep"] if extra_c else []),
+               "-o", str(elf)]
         build = subprocess.run(cmd, capture_output=True, text=True)
         if build.returncode != 0:
             errors = [ln for ln in build.stderr.splitlines() if "error" in ln or "warning" in ln]
