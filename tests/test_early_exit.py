@@ -321,6 +321,58 @@ def test_avr_model_larger_than_64k_scores_exactly() -> None:
         assert run.check == 0 and np.array_equal(run.scores, want) and np.array_equal(run.ref_scores, want)
 
 
+NEAR_MAIN = r"""
+#include "microtest.h"
+#include "tb_flash.h"
+#include "tinybeat.h"
+/* one complete tree of depth 1: x[0] > 9 ? 7 : -3, after FILL bytes of other TB_FLASH data */
+static const uint8_t fill0[FILL] TB_FLASH = {1};
+static const uint8_t fill1[FILL] TB_FLASH = {2};
+static const uint8_t fill2[FILL] TB_FLASH = {3};
+static const uint8_t nodes[2] TB_FLASH = {0, 9};
+static const int16_t leaves[2] TB_FLASH = {-3, 7};
+const uint8_t *volatile keep[3];
+int main(void)
+{
+	static uint8_t x[1] = {10};
+	const tb_trees_t trees = {1, 1, nodes, leaves, 100};
+	keep[0] = fill0;
+	keep[1] = fill1;
+	keep[2] = fill2;
+	mt_begin();
+	mt_print("score ");
+	mt_print_int(tb_trees_score(&trees, x));
+	mt_print(" ref ");
+	mt_print_int(tb_trees_score_ref(&trees, x));
+	mt_print("\n");
+	return mt_end();
+}
+"""
+
+
+@avr
+@pytest.mark.parametrize("fill,refused", [(100, False), (25000, True)])
+def test_near_flash_kernel_refuses_data_past_64k(fill: int, refused: bool, tmp_path: Path) -> None:
+    """tb_trees (16-bit pointers): 75 KB of TB_FLASH data before the model is refused, never misread."""
+    (tmp_path / "main.c").write_text(NEAR_MAIN)
+    lib = ROOT / "lib"
+    elf = tmp_path / "near.elf"
+    subprocess.run(["avr-gcc", "-mmcu=atmega2560", "-DF_CPU=16000000L", f"-DFILL={fill}", *ee.CFLAGS,
+                    "-I", str(lib / "tinybeat"), "-I", str(lib / "microtest"), str(tmp_path / "main.c"),
+                    str(lib / "tinybeat/tb_trees.c"), str(lib / "microtest/microtest.c"),
+                    str(lib / "microtest/microtest_port.c"), *ee.LDFLAGS, "-o", str(elf)], check=True)
+    run = subprocess.run([str(VBOARD), "--mcu", "atmega2560", "--freq", "16000000", "--timeout", "20", str(elf)],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    got = re.search(r"score (-?\d+) ref (-?\d+)", run.stdout)
+    assert got, run.stdout + run.stderr
+    error = ee.near_flash_error(elf)
+    if refused:
+        assert got.groups() == (str(-2**31), str(-2**31))
+        assert error and "beyond the first 64 KB" in error and "fill" in error, error
+    else:
+        assert got.groups() == ("107", "107") and error is None
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write-fixture"]:
         FIXTURE.write_text(fixture_header())

@@ -558,3 +558,33 @@ def measure_avr(project, model: EarlyExitTrees, X_u8: np.ndarray, offset: int = 
         raise RuntimeError(f"etree bench firmware printed {len(rows)} of {len(X)} results")
     a = np.array(rows, dtype=np.int64)
     return AvrRun(a[:, 0], a[:, 1], a[:, 2], a[:, 3], int(check.group(1)), symbols, text)
+
+
+def near_flash_error(elf) -> str | None:
+    """A clear error when a linked AVR firmware's TB_FLASH block (16-bit lpm data: tb_trees, tb_dense,
+    goldens) does not end within the first 64 KB of flash, else None.
+
+    TB_FLASH arrays sit in ".progmem.gcc_tb.*" sections, which the avr-libc linker script places first;
+    the linker's __trampolines_start follows them. The kernels reading them return INT32_MIN at run time
+    in that case; this lets a build refuse the firmware instead, naming the arrays past 64 KB.
+    """
+    import subprocess
+
+    out = subprocess.run(["avr-objdump", "-t", str(elf)], check=True, capture_output=True, text=True).stdout
+    symbols = []
+    end = None
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[-1] == "__trampolines_start":
+            end = int(parts[0], 16)
+        elif len(parts) >= 6 and parts[-3] == ".text" and parts[-4] == "O":
+            symbols.append((int(parts[0], 16), int(parts[-2], 16), parts[-1]))
+    if end is None:
+        return f"{elf}: no __trampolines_start symbol: not an avr-libc link, cannot check the 64 KB limit"
+    if end <= 0x10000:
+        return None
+    late = [f"{name} ({addr:#x}..{addr + size - 1:#x})" for addr, size, name in sorted(symbols)
+            if addr + size > 0x10000 and addr < end]
+    return (f"{elf}: model data read through 16-bit flash pointers ends at {end - 1:#x}, beyond the first 64 KB "
+            f"of flash ({', '.join(late[:5]) or 'arrays not named'}): the engine would refuse to score "
+            f"(INT32_MIN). Use a smaller model or the early-exit tree family (24-bit far pointers).")
