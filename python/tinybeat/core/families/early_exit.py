@@ -588,3 +588,70 @@ def near_flash_error(elf) -> str | None:
     return (f"{elf}: model data read through 16-bit flash pointers ends at {end - 1:#x}, beyond the first 64 KB "
             f"of flash ({', '.join(late[:5]) or 'arrays not named'}): the engine would refuse to score "
             f"(INT32_MIN). Use a smaller model or the early-exit tree family (24-bit far pointers).")
+
+
+# --------------------------------------------------------------------------- the RF d7 x 32 benchmark
+
+
+def _load_bytes_csv(path) -> tuple[np.ndarray, np.ndarray]:
+    """(X uint8 (n, 193), y (n,)) from a data/ CSV (header; bytes s0..amp_ratio, target, record)."""
+    import csv
+    import gzip
+
+    with gzip.open(path, "rt") as f:
+        rows = list(csv.reader(f))
+    head, body = rows[0], rows[1:]
+    t = head.index("target")
+    feats = [i for i, name in enumerate(head) if name not in ("target", "record")]
+    X = np.array([[int(r[i]) for i in feats] for r in body], dtype=np.int64)
+    if X.min() < 0 or X.max() > 255:
+        raise ValueError(f"{path}: values outside 0..255")
+    return X.astype(np.uint8), np.array([int(r[t]) for r in body])
+
+
+def bench_rf(project, n_beats: int = 200) -> list[dict]:
+    """RF depth 7 x 32 trees (max_features=sqrt, min_samples_leaf=5, seed 0, fitted on the training bytes,
+    as bench/run_bench.py fits emlearn's peer) on the simulated ATmega2560: one row per encoding and input
+    alignment, with median cycles over n_beats evenly spaced test beats, model bytes, test AUC and the cost
+    model's estimate. Raises if the device differs from the reference on any beat."""
+    from pathlib import Path
+
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import roc_auc_score
+
+    project = Path(project)
+    Xtr, ytr = _load_bytes_csv(project / "data/mitbih_train.csv.gz")
+    Xte, yte = _load_bytes_csv(project / "data/mitbih_test.csv.gz")
+    clf = RandomForestClassifier(n_estimators=32, max_depth=7, max_features="sqrt", min_samples_leaf=5, n_jobs=1,
+                                 random_state=0).fit(Xtr.astype(np.float64), ytr)
+    sub = Xte[np.unique(np.linspace(0, len(Xte) - 1, min(n_beats, len(Xte))).astype(int))]
+    out = []
+    for leaf_bits in (8, 16):
+        for layout in LAYOUTS:
+            model = from_random_forest(clf, leaf_bits=leaf_bits, layout=layout)
+            for offset in ((0, 1) if layout == "complete" else (0,)):
+                run = measure_avr(project, model, sub, offset=offset)
+                want = predict_scores(model, sub)
+                if not (np.array_equal(run.scores, want) and np.array_equal(run.ref_scores, want)):
+                    raise RuntimeError(f"device differs from the reference ({layout}, {leaf_bits}-bit leaves)")
+                med = float(np.median(run.cycles))
+                est = estimate_cycles(model, sub, aligned=offset == 0)
+                out.append({"layout": layout, "leaf_bits": leaf_bits, "input": "aligned" if offset == 0 else "+1 B",
+                            "median_cycles": med, "min": int(run.cycles.min()), "max": int(run.cycles.max()),
+                            "bytes": flash_bytes(model), "auc": float(roc_auc_score(yte, predict_scores(model, Xte))),
+                            "estimate": est, "estimate_error": (est - med) / med, "beats": len(sub),
+                            "device_equals_reference": True})
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    rows = bench_rf(Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd())
+    print("| layout | leaf bits | input | median cycles (min..max) | bytes | test AUC | estimate (error) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['layout']} | {r['leaf_bits']} | {r['input']} | {r['median_cycles']:.0f} ({r['min']}..{r['max']}) "
+              f"| {r['bytes']} | {r['auc']:.4f} | {r['estimate']} ({100 * r['estimate_error']:+.1f} %) |")
+    print(f"device == reference on all {rows[0]['beats']} beats of every row")
