@@ -140,8 +140,8 @@ tb_etree_status_t tb_etree_check(const tb_etree_t *model, uint16_t n_inputs)
 	    (model->layout == TB_ETREE_COMPLETE && (model->depth == 0u || model->depth > TB_ETREE_MAX_DEPTH)) ||
 	    model->n_inputs > n_inputs || model->bias >= (1L << 30) || model->bias <= -(1L << 30))
 		return TB_ETREE_ERR_PARAM;
-	if (model->fast && (model->layout != TB_ETREE_COMPLETE || model->fast->depth != model->depth ||
-	                    model->fast->leaf_bits != model->leaf_bits))
+	if (model->fast && (model->fast->leaf_bits != model->leaf_bits ||
+	                    model->fast->depth != (model->layout == TB_ETREE_COMPLETE ? model->depth : 0u)))
 		return TB_ETREE_ERR_PARAM; /* an unrolled kernel for another shape */
 	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
 	uint16_t trees = 0;
@@ -376,6 +376,69 @@ TB_FAST(16, 5, 126, B16_5, TB_ACC16_INIT, TB_ACC16_EXT)
 TB_FAST(16, 6, 254, B16_6, TB_ACC16_INIT, TB_ACC16_EXT)
 TB_FAST(16, 7, 510, B16_7, TB_ACC16_INIT, TB_ACC16_EXT)
 TB_FAST(16, 8, 1022, B16_8, TB_ACC16_INIT, TB_ACC16_EXT)
+
+/* Sparse layout, page-aligned input: one node, falling through to the next when going left. */
+#define TB_SN                                  \
+	TB_LPM "r26, Z+\n\t"                       \
+	TB_LPM "r23, Z+\n\t"                       \
+	"ld   r0, X\n\t"                           \
+	"cp   r0, r23\n\t"                         \
+	"brcc 3f\n\t"                              \
+	"adiw r30, 2\n\t"
+#define TB_SLEAF8 "add  r18, r26\n\tadc  r19, __zero_reg__\n\t"
+#define TB_SLEAF16 TB_LPM "r0, Z\n\tadd  r18, r26\n\tadc  r19, r0\n\tadc  r25, __zero_reg__\n\t"
+
+/*
+ * One kernel per leaf size for the sparse layout (depth field 0 in its record): per node, going
+ * left costs lpm 3 + lpm 3 + ld 2 + cp 1 + branch 1 + Z += 2 (2) = 12 cycles (eight nodes unrolled);
+ * going right 23 (the threshold byte 0 of a leaf sends it there too, then to the leaf).
+ */
+#define TB_SPARSE(BITS, ACC_INIT, ACC_EXT, LEAF)                                               \
+	__attribute__((naked, used)) static int32_t sparse##BITS(const tb_etree_t *model, const uint8_t *x) \
+	{                                                                                        \
+		(void)model;                                                                         \
+		(void)x;                                                                             \
+		__asm__ volatile("movw r30, r24\n\t"                                                 \
+		                 "ldd  r18, Z+2\n\tcpi  r18, 1\n\tbrne 9f\n\t" /* one chunk */      \
+		                 "ld   r26, Z\n\tldd  r27, Z+1\n\t" /* X = the chunk */              \
+		                 "ld   r20, X+\n\tld   r21, X+\n\tld   r19, X+\n\t" TB_ASM_PAGE_CHECK \
+		                 "ld   r30, X+\n\tld   r31, X+\n\t"                                   \
+		                 "sbiw r30, 1\n\tadd  r30, r20\n\tadc  r31, r21\n\tbrcs 9f\n\t"      \
+		                 "ld   r22, X\n\ttst  r22\n\tbreq 9f\n\t" TB_ASM_RAMPZ_SET            \
+		                 "push r24\n\tpush r25\n\t"                                          \
+		                 "mov  r27, r23\n\t" ACC_INIT                                        \
+		                 "movw r30, r20\n\t"                                                 \
+		                 "rjmp 0f\n"                                                         \
+		                 "9:\n\t"                                                            \
+		                 "jmp  %x[fallback]\n"                                               \
+		                 "0:\n\t" TB_LPM "r20, Z+\n\t" TB_LPM "r21, Z+\n\t" /* tree size */ \
+		                 "add  r20, r30\n\tadc  r21, r31\n" /* r21:r20 = the next tree */    \
+		                 "1:\n\t" TB_SN TB_SN TB_SN TB_SN TB_SN TB_SN TB_SN TB_SN            \
+		                 "rjmp 1b\n"                                                         \
+		                 "3:\n\t"                                                            \
+		                 "tst  r23\n\t"                                                      \
+		                 "breq 4f\n\t" TB_LPM "r0, Z+\n\t" TB_LPM "r23, Z+\n\t"              \
+		                 "add  r30, r0\n\t"                                                  \
+		                 "adc  r31, r23\n\t"                                                 \
+		                 "rjmp 1b\n"                                                         \
+		                 "4:\n\t" LEAF                                                       \
+		                 "movw r30, r20\n\t"                                                 \
+		                 "dec  r22\n\t"                                                      \
+		                 "breq 2f\n\t"                                                       \
+		                 "rjmp 0b\n"                                                         \
+		                 "2:\n\t" TB_ASM_RAMPZ_CLR ACC_EXT                                   \
+		                 "clr  r20\n\tsbrc r21, 7\n\tcom  r20\n\t"                           \
+		                 "pop  r31\n\tpop  r30\n\t"                                          \
+		                 "ldd  r22, Z+9\n\tldd  r23, Z+10\n\tldd  r24, Z+11\n\tldd  r25, Z+12\n\t" \
+		                 "add  r22, r18\n\tadc  r23, r19\n\tadc  r24, r21\n\tadc  r25, r20\n\t" \
+		                 "ret\n\t"                                                           \
+		                 :                                                                   \
+		                 : [fallback] "i"(score_chunks) TB_ASM_RAMPZ_OP);                    \
+	}                                                                                        \
+	const tb_etree_fast_t tb_etree_sparse##BITS = {sparse##BITS, BITS, 0};
+
+TB_SPARSE(8, TB_ACC8_INIT, TB_ACC8_EXT, TB_SLEAF8)
+TB_SPARSE(16, TB_ACC16_INIT, TB_ACC16_EXT, TB_SLEAF16)
 #pragma GCC diagnostic pop
 
 /*
@@ -474,32 +537,29 @@ __attribute__((noinline)) static __uint24 sparse_loop(uint16_t z, uint8_t n, con
 static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x)
 {
 	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
+	const uint8_t complete = model->layout == TB_ETREE_COMPLETE;
+	const uint16_t skip0 = complete ? complete_bytes((uint8_t)(model->depth - 1u), lb) : 0u;
+	const int32_t leaf_bias = lb == 1u ? 128 : 32768L;
 	int32_t score = model->bias;
 	for (uint8_t c = 0; c < model->n_chunks; c++) {
 		const tb_etree_chunk_t *ch = &model->chunks[c];
-		const uint32_t a = far_address(ch->data);
-		const uint32_t last = a + ch->n_bytes - 1u;
+		const uint8_t *cb = (const uint8_t *)&ch->data; /* the 24-bit address, byte by byte */
+		const uint16_t z = (uint16_t)(cb[0] | ((uint16_t)cb[1] << 8));
+		const uint8_t page = cb[2];
 		const uint8_t n = ch->n_trees;
 #if !defined(__AVR_HAVE_ELPM__)
-		if (a >> 16) { /* unreachable on a device without elpm: its flash is 64 KB at most */
+		if (page) { /* cannot happen on a device without elpm (64 KB of flash at most): never misread it */
 			score += chunk_ref(model, ch, x);
 			continue;
 		}
 #endif
-		if ((a >> 16) != (last >> 16)) { /* the chunk straddles a 64 KB boundary: RAMPZ would change */
+		if ((uint16_t)(z + ch->n_bytes - 1u) < z) { /* straddles a 64 KB boundary: RAMPZ would change */
 			score += chunk_ref(model, ch, x);
 			continue;
 		}
-		TB_SET_RAMPZ((uint8_t)(a >> 16));
-		const uint16_t z = (uint16_t)a;
-		int32_t biased;
-		if (model->layout == TB_ETREE_COMPLETE) {
-			biased = (int32_t)complete_loop(z, n, x, model->depth,
-			                                complete_bytes((uint8_t)(model->depth - 1u), lb), lb);
-		} else {
-			biased = (int32_t)sparse_loop(z, n, x, lb);
-		}
-		score += biased - (int32_t)n * (lb == 1u ? 128 : 32768L);
+		TB_SET_RAMPZ(page);
+		const __uint24 biased = complete ? complete_loop(z, n, x, model->depth, skip0, lb) : sparse_loop(z, n, x, lb);
+		score += (int32_t)biased - (int32_t)n * leaf_bias;
 	}
 	TB_SET_RAMPZ(0);
 	return score;

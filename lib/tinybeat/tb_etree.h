@@ -61,9 +61,9 @@ typedef struct {
 } tb_etree_chunk_t;
 
 /*
- * An unrolled kernel for one (leaf bits, depth) of the complete layout, used when the input is
- * 256-byte aligned. Name one with TB_ETREE_FAST(bits, depth) in the descriptor: only the kernels a
- * firmware names are linked (about 100 + 56 x depth bytes each: four trees unrolled). NULL means
+ * An unrolled kernel for one (leaf bits, depth) of the complete layout, or for the sparse layout
+ * (depth 0), used when the input is 256-byte aligned. Name one with TB_ETREE_FAST(bits, depth) or
+ * TB_ETREE_FAST_SPARSE(bits) in the descriptor: only the kernels a firmware names are linked (about 100 + 56 x depth bytes each: four trees unrolled). NULL means
  * the general loop; a kernel for another depth or leaf size fails tb_etree_check.
  */
 struct tb_etree_s;
@@ -79,13 +79,16 @@ typedef struct {
 
 #ifdef __AVR__
 #define TB_ETREE_FAST(bits, depth) (&tb_etree_fast##bits##_##depth)
+#define TB_ETREE_FAST_SPARSE(bits) (&tb_etree_sparse##bits)
 #define TB_ETREE_DECLARE_FAST(bits, depth) extern const tb_etree_fast_t tb_etree_fast##bits##_##depth;
+extern const tb_etree_fast_t tb_etree_sparse8, tb_etree_sparse16;
 TB_ETREE_DECLARE_FAST(8, 1) TB_ETREE_DECLARE_FAST(8, 2) TB_ETREE_DECLARE_FAST(8, 3) TB_ETREE_DECLARE_FAST(8, 4)
 TB_ETREE_DECLARE_FAST(8, 5) TB_ETREE_DECLARE_FAST(8, 6) TB_ETREE_DECLARE_FAST(8, 7) TB_ETREE_DECLARE_FAST(8, 8)
 TB_ETREE_DECLARE_FAST(16, 1) TB_ETREE_DECLARE_FAST(16, 2) TB_ETREE_DECLARE_FAST(16, 3) TB_ETREE_DECLARE_FAST(16, 4)
 TB_ETREE_DECLARE_FAST(16, 5) TB_ETREE_DECLARE_FAST(16, 6) TB_ETREE_DECLARE_FAST(16, 7) TB_ETREE_DECLARE_FAST(16, 8)
 #else
 #define TB_ETREE_FAST(bits, depth) ((const tb_etree_fast_t *)0)
+#define TB_ETREE_FAST_SPARSE(bits) ((const tb_etree_fast_t *)0)
 #endif
 
 typedef struct tb_etree_s {
@@ -97,7 +100,7 @@ typedef struct tb_etree_s {
 	uint8_t leaf_bits;              /* 8 or 16 */
 	uint16_t n_inputs;              /* the trees read x[0 .. n_inputs-1] only (checked) */
 	int32_t bias;                   /* |bias| < 2^30 */
-	const tb_etree_fast_t *fast;    /* complete layout: TB_ETREE_FAST(leaf_bits, depth) or NULL */
+	const tb_etree_fast_t *fast;    /* TB_ETREE_FAST(leaf_bits, depth), TB_ETREE_FAST_SPARSE(leaf_bits) or NULL */
 } tb_etree_t;
 
 /* Validate a descriptor and every byte of its trees against n_inputs (call once, e.g. at start-up). */

@@ -38,14 +38,14 @@ static const tb_etree_byte_t s8_data[] TB_ETREE_DATA = {
 	128 + 5, 0,                  /* leaf 5 */
 	2, 0, 128 + 10, 0};          /* tree 2: a single leaf, 10 */
 static const tb_etree_chunk_t s8_chunks[] = {{s8_data, sizeof s8_data, 2}};
-static const tb_etree_t s8 = {s8_chunks, 1, 2, TB_ETREE_SPARSE, 3, 8, 3, -5, 0};
+static const tb_etree_t s8 = {s8_chunks, 1, 2, TB_ETREE_SPARSE, 3, 8, 3, -5, TB_ETREE_FAST_SPARSE(8)};
 
 #define L16(v) (uint8_t)((v) + 32768L), 0, (uint8_t)(((v) + 32768L) >> 8)
 static const tb_etree_byte_t s16_data[] TB_ETREE_DATA = {
 	24, 0, 0, 101, 3, 0, L16(-300), 1, 51, 10, 0, 2, 201, 3, 0, L16(700), L16(-900), L16(500),
 	3, 0, L16(1000)};
 static const tb_etree_chunk_t s16_chunks[] = {{s16_data, sizeof s16_data, 2}};
-static const tb_etree_t s16 = {s16_chunks, 1, 2, TB_ETREE_SPARSE, 3, 16, 3, 0, 0};
+static const tb_etree_t s16 = {s16_chunks, 1, 2, TB_ETREE_SPARSE, 3, 16, 3, 0, TB_ETREE_FAST_SPARSE(16)};
 
 /* inputs at a 256-byte boundary (the complete layout's fast path on AVR) and one byte after it */
 static uint8_t g_page[TB_SK_N_INPUTS + 1] __attribute__((aligned(256)));
@@ -163,6 +163,11 @@ static void test_check_rejects_broken_descriptors(void)
 	bad = c8;
 	bad.fast = TB_ETREE_FAST(8, 3); /* an unrolled kernel for another depth */
 	MT_ASSERT_EQ_INT(TB_ETREE_ERR_PARAM, tb_etree_check(&bad, 4));
+	bad.fast = TB_ETREE_FAST_SPARSE(8); /* the sparse kernel on a complete model */
+	MT_ASSERT_EQ_INT(TB_ETREE_ERR_PARAM, tb_etree_check(&bad, 4));
+	bad = s8;
+	bad.fast = TB_ETREE_FAST_SPARSE(16); /* the wrong leaf size */
+	MT_ASSERT_EQ_INT(TB_ETREE_ERR_PARAM, tb_etree_check(&bad, 3));
 #endif
 	/* a right-child offset one byte short */
 	static const tb_etree_byte_t off_data[] TB_ETREE_DATA = {8, 0, 0, 101, 1, 0, 125, 0, 133, 0};
