@@ -3,12 +3,18 @@
  *
  * tb_etree_score_ref is the reference: plain C over the byte layout. tb_etree_score is the
  * optimised kernel; on AVR it is hand-written assembly:
- *  - complete layout, input page-aligned (x & 0xFF == 0) and chunk below 64 KB: the levels are
- *    unrolled with the right-child offsets as immediates; a level is lpm feature straight into
- *    XL, lpm threshold, ld, cp, and a branch (11 cycles going left, 12 going right);
- *  - every other case (any input address, data anywhere in flash): a loop with elpm (24-bit
- *    addresses, RAMPZ) on devices that have it, lpm on the others.
- * Tests (test/common/test_etree, tests/test_early_exit.py) check both agree bit for bit.
+ *  - input 256-byte aligned, model in one chunk that does not straddle a 64 KB boundary, and
+ *    an unrolled kernel named in the descriptor: naked assembly functions (no C glue). The
+ *    complete layout unrolls the levels with the right-child offsets as immediates: a level is
+ *    lpm feature straight into XL, lpm threshold, ld, cp, branch = 11 cycles going left, 12
+ *    going right, four trees a loop turn. The sparse layout unrolls eight nodes: 12 cycles a
+ *    node going left, 23 going right (offset read) or to a leaf;
+ *  - any other input address or several chunks: loops in assembly (X = x + feature);
+ *  - every kernel reads with elpm after setting RAMPZ to the chunk's 64 KB page on devices that
+ *    have it, so model data anywhere in the ATmega2560's 256 KB is read right; a chunk that
+ *    straddles a 64 KB boundary is scored by the C reference (slower, never wrong).
+ * Tests (test/common/test_etree, tests/test_early_exit.py) check every path against the
+ * reference, bit for bit, on the host and on the simulated ATmega2560.
  */
 #include "tb_etree.h"
 
@@ -318,9 +324,10 @@ static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x) __attribu
 		                 "ldd  r18, Z+2\n\tcpi  r18, 1\n\tbrne 9f\n\t" /* one chunk */      \
 		                 "ld   r26, Z\n\tldd  r27, Z+1\n\t" /* X = the chunk */              \
 		                 "ld   r20, X+\n\tld   r21, X+\n\tld   r19, X+\n\t" TB_ASM_PAGE_CHECK \
+		                 "sbrc r20, 0\n\trjmp 9f\n\t" /* odd address: leaf pairs could straddle */ \
 		                 "ld   r30, X+\n\tld   r31, X+\n\t"                                   \
 		                 "sbiw r30, 1\n\tadd  r30, r20\n\tadc  r31, r21\n\tbrcs 9f\n\t"      \
-		                 "ld   r22, X\n\ttst  r22\n\tbreq 9f\n\t" TB_ASM_RAMPZ_SET                                   \
+		                 "ld   r22, X\n\ttst  r22\n\tbreq 9f\n\t" TB_ASM_RAMPZ_SET          \
 		                 "push r24\n\tpush r25\n\t"                                          \
 		                 "mov  r27, r23\n\t" ACC_INIT                                        \
 		                 "mov  r23, r22\n\t" /* n = 4 q + r: q turns, r trees first */       \

@@ -20,6 +20,13 @@ static const tb_etree_byte_t c8_data[] TB_ETREE_DATA = {
 static const tb_etree_chunk_t c8_chunks[] = {{c8_data, sizeof c8_data, 2}};
 static const tb_etree_t c8 = {c8_chunks, 1, 2, TB_ETREE_COMPLETE, 2, 8, 4, 1000, TB_ETREE_FAST(8, 2)};
 
+/* the same bytes at an odd flash address: tb_etree_check flags it, the kernels still score right */
+static const tb_etree_byte_t c8_odd_data[] TB_ETREE_DATA = {
+	0xEE, 0, 100, 1, 50, 128 - 3, 128 + 5, 2, 200, 128 + 7, 128 - 9,
+	3, 10, 0, 255, 128 + 20, 128 + 20, 1, 0, 128 - 50, 128 + 60};
+static const tb_etree_chunk_t c8_odd_chunks[] = {{c8_odd_data + 1, sizeof c8_odd_data - 1, 2}};
+static const tb_etree_t c8_odd = {c8_odd_chunks, 1, 2, TB_ETREE_COMPLETE, 2, 8, 4, 1000, TB_ETREE_FAST(8, 2)};
+
 #define U16(v) (uint8_t)((v) + 32768L), (uint8_t)(((v) + 32768L) >> 8)
 /* the same trees with leaves x 1000 */
 static const tb_etree_byte_t c16_data[] TB_ETREE_DATA = {
@@ -72,6 +79,7 @@ static void test_hand_made_models_pass_the_check(void)
 	MT_ASSERT_EQ_INT(TB_ETREE_OK, tb_etree_check(&c16, 4));
 	MT_ASSERT_EQ_INT(TB_ETREE_OK, tb_etree_check(&s8, 3));
 	MT_ASSERT_EQ_INT(TB_ETREE_OK, tb_etree_check(&s16, 3));
+	MT_ASSERT_EQ_INT(TB_ETREE_ERR_ALIGN, tb_etree_check(&c8_odd, 4));
 }
 
 static void test_complete_hand_computed(void)
@@ -82,6 +90,7 @@ static void test_complete_hand_computed(void)
 	                                  -100000L + 7000 + 20000};
 	for (uint8_t k = 0; k < 4; k++) {
 		MT_ASSERT_EQ_INT(want8[k], both(&c8, xs[k]));
+		MT_ASSERT_EQ_INT(want8[k], both(&c8_odd, xs[k]));
 		MT_ASSERT_EQ_INT(want16[k], both(&c16, xs[k]));
 	}
 }
@@ -108,13 +117,13 @@ static uint8_t next_byte(uint16_t *s)
 
 static void test_fast_equals_reference_on_random_inputs(void)
 {
-	const tb_etree_t *models[4] = {&c8, &c16, &s8, &s16};
+	const tb_etree_t *models[5] = {&c8, &c16, &s8, &s16, &c8_odd};
 	uint16_t seed = 0xACE1u;
 	for (uint16_t k = 0; k < 300; k++) {
 		uint8_t x4[4];
 		for (uint8_t i = 0; i < 4; i++)
 			x4[i] = next_byte(&seed);
-		for (uint8_t m = 0; m < 4; m++)
+		for (uint8_t m = 0; m < 5; m++)
 			both(models[m], x4);
 	}
 }

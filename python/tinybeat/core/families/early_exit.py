@@ -424,37 +424,38 @@ def chunks(model: EarlyExitTrees) -> list[tuple[int, int, int]]:
 
 
 def c_arrays(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> tuple[list[tuple[str, str, np.ndarray]], str]:
-    """C arrays and the tb_etree_t initializer.
+    """The model's byte arrays and the tb_etree_t initializer (brace text).
 
-    Returns ([(ctype, name, array)], init): emit every array as
-    ``static const <ctype> <name>[] TB_ETREE_DATA = {...};`` (TB_ETREE_DATA from tb_etree.h: PROGMEM,
-    2-byte aligned; on AVR the ctype carries the __memx address space so the initializer holds a 24-bit
-    far address), then ``static const tb_etree_chunk_t <prefix>_chunks[] = {...}`` and the descriptor
+    Emit every array as ``static const <ctype> <name>[] TB_ETREE_DATA = {...};`` -- TB_ETREE_DATA, not
+    TB_FLASH: on AVR it is PROGMEM and 2-byte aligned (the unrolled kernel relies on it) and ctype
+    ``tb_etree_byte_t`` carries the __memx address space, so the chunk table holds 24-bit addresses and
+    the data may lie anywhere in flash. Then c_chunk_table(model, prefix), then
     ``static const tb_etree_t <prefix> = <init>;``. c_source() writes exactly this.
     """
-    arrays = []
-    table = []
-    for k, (start, size, n) in enumerate(chunks(model)):
-        name = f"{prefix}_data{k}"
-        arrays.append(("tb_etree_byte_t", name, model.data[start:start + size]))
-        table.append(f"{{{name}, {size}u, {n}u}}")
+    arrays = [("tb_etree_byte_t", f"{prefix}_data{k}", model.data[start:start + size])
+              for k, (start, size, _) in enumerate(chunks(model))]
     layout = "TB_ETREE_COMPLETE" if model.layout == "complete" else "TB_ETREE_SPARSE"
     fast = (f"TB_ETREE_FAST({model.leaf_bits}, {model.depth})" if model.layout == "complete"
             else f"TB_ETREE_FAST_SPARSE({model.leaf_bits})")
-    init = (f"{{{prefix}_chunks, {len(table)}u, {model.n_trees}u, {layout}, {model.depth}u, "
+    init = (f"{{{prefix}_chunks, {len(arrays)}u, {model.n_trees}u, {layout}, {model.depth}u, "
             f"{model.leaf_bits}u, {model.n_inputs}u, {int(model.bias)}L, {fast}}}")
-    return arrays, "\n".join([f"static const tb_etree_chunk_t {prefix}_chunks[] = {{{', '.join(table)}}};", init])
+    return arrays, init
+
+
+def c_chunk_table(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> str:
+    """``static const tb_etree_chunk_t <prefix>_chunks[] = {...};`` (RAM, 6 B a chunk on AVR)."""
+    table = [f"{{{prefix}_data{k}, {size}u, {n}u}}" for k, (_, size, n) in enumerate(chunks(model))]
+    return f"static const tb_etree_chunk_t {prefix}_chunks[] = {{{', '.join(table)}}};"
 
 
 def c_source(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> str:
     """Complete C text: the arrays, the chunk table and ``static const tb_etree_t <prefix>``."""
     arrays, init = c_arrays(model, prefix)
-    table, desc = init.split("\n")
     lines = ['#include "tb_etree.h"', ""]
     for ctype, name, arr in arrays:
         body = ",".join(str(int(v)) for v in arr)
         lines.append(f"static const {ctype} {name}[] TB_ETREE_DATA = {{{body}}};")
-    lines += [table, f"static const tb_etree_t {prefix} = {desc};", ""]
+    lines += [c_chunk_table(model, prefix), f"static const tb_etree_t {prefix} = {init};", ""]
     return "\n".join(lines)
 
 
