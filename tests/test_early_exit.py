@@ -307,17 +307,21 @@ def test_avr_model_above_64k_scores_exactly(layout: str, leaf_bits: int) -> None
 
 
 @avr
-def test_avr_model_larger_than_64k_scores_exactly() -> None:
-    """102 KB of trees in 4 arrays (some straddle a 64 KB boundary): every score exact."""
+@pytest.mark.parametrize("layout", ["complete", "sparse"])
+def test_avr_model_larger_than_64k_scores_exactly(layout: str) -> None:
+    """Over 64 KB of trees in several arrays, one straddling a 64 KB boundary: every score exact."""
     X, y = synthetic()
-    model = ee.from_random_forest(fit_rf(X, y, n_trees=100, max_depth=8, min_samples_leaf=1),
-                                  leaf_bits=16, layout="complete")
-    assert model.data.size > 64 * 1024
+    deep = layout == "sparse"  # sparse trees are smaller: grow them unbounded (about 20 levels)
+    clf = fit_rf(X, y, n_trees=160 if deep else 100, max_depth=None if deep else 8, min_samples_leaf=1)
+    model = ee.from_random_forest(clf, leaf_bits=16, layout=layout)
+    assert model.data.size > 64 * 1024 and (model.depth > 8) == deep
     Xe = edge_rows(X[:4])
     want = ee.predict_scores(model, Xe)
     for offset in (0, 1):
         run = ee.measure_avr(ROOT, model, Xe, offset=offset)
-        assert max(a + s for a, s in run.symbols.values()) > 0x10000
+        spans = list(run.symbols.values())
+        assert max(a + s for a, s in spans) > 0x10000
+        assert any(a >> 16 != (a + s - 1) >> 16 for a, s in spans), "no array straddles 64 KB: the split is untested"
         assert run.check == 0 and np.array_equal(run.scores, want) and np.array_equal(run.ref_scores, want)
 
 

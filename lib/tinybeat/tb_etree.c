@@ -541,12 +541,23 @@ __attribute__((noinline)) static __uint24 sparse_loop(uint16_t z, uint8_t n, con
 	return acc;
 }
 
+/* Leaf sum of n whole trees at page:z (not straddling 64 KB) by the loop kernels. */
+static int32_t loop_span(const tb_etree_t *model, uint8_t page, uint16_t z, uint8_t n, const uint8_t *x)
+{
+	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
+	if (n == 0u)
+		return 0;
+	TB_SET_RAMPZ(page);
+	const __uint24 biased = model->layout == TB_ETREE_COMPLETE
+	                            ? complete_loop(z, n, x, model->depth, complete_bytes((uint8_t)(model->depth - 1u), lb), lb)
+	                            : sparse_loop(z, n, x, lb);
+	TB_SET_RAMPZ(0);
+	return (int32_t)biased - (int32_t)n * (lb == 1u ? 128 : 32768L);
+}
+
 static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x)
 {
 	const uint8_t lb = (uint8_t)(model->leaf_bits >> 3);
-	const uint8_t complete = model->layout == TB_ETREE_COMPLETE;
-	const uint16_t skip0 = complete ? complete_bytes((uint8_t)(model->depth - 1u), lb) : 0u;
-	const int32_t leaf_bias = lb == 1u ? 128 : 32768L;
 	int32_t score = model->bias;
 	for (uint8_t c = 0; c < model->n_chunks; c++) {
 		const tb_etree_chunk_t *ch = &model->chunks[c];
@@ -560,15 +571,31 @@ static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x)
 			continue;
 		}
 #endif
-		if ((uint16_t)(z + ch->n_bytes - 1u) < z) { /* straddles a 64 KB boundary: RAMPZ would change */
-			score += chunk_ref(model, ch, x);
+		if ((uint16_t)(z + ch->n_bytes - 1u) >= z) {
+			score += loop_span(model, page, z, n, x);
 			continue;
 		}
-		TB_SET_RAMPZ(page);
-		const __uint24 biased = complete ? complete_loop(z, n, x, model->depth, skip0, lb) : sparse_loop(z, n, x, lb);
-		score += (int32_t)biased - (int32_t)n * leaf_bias;
+		/* the chunk straddles a 64 KB boundary: the trees before it, the one across it (by the
+		 * reference), and the rest on the next page */
+		const uint16_t before = (uint16_t)(0u - z); /* bytes up to the boundary */
+		uint16_t off = 0, size = 0;
+		uint8_t k = 0;
+		for (; k < n; k++) {
+			size = model->layout == TB_ETREE_COMPLETE ? complete_bytes(model->depth, lb)
+			                                          : (uint16_t)(2u + rd16(ch->data + off));
+			if ((uint32_t)off + size > before)
+				break;
+			off = (uint16_t)(off + size);
+		}
+		score += loop_span(model, page, z, k, x);
+		if (k < n && off < before) {
+			const tb_etree_chunk_t one = {ch->data + off, size, 1};
+			score += chunk_ref(model, &one, x);
+			off = (uint16_t)(off + size);
+			k++;
+		}
+		score += loop_span(model, (uint8_t)(page + 1u), (uint16_t)(z + off), (uint8_t)(n - k), x);
 	}
-	TB_SET_RAMPZ(0);
 	return score;
 }
 

@@ -368,8 +368,9 @@ def estimate_cycles(model: EarlyExitTrees, X_u8_or_n: np.ndarray | int | None = 
     cost follows the path: left and right branches differ, and sparse paths stop at their leaves).
     Without rows (an int or None): complete trees take depth levels, half of them right; sparse
     paths are taken model.depth long (an upper bound). aligned: the input is 256-byte aligned.
-    A model placed across a 64 KB flash boundary runs a chunk through the C reference instead
-    (about 8x slower): not modelled.
+    Models over 32 KB come in several chunks (the call cost counts once a chunk); the one tree that
+    the linker may place across a 64 KB flash boundary runs through the C reference (about 4x a
+    tree's cost): not modelled.
     """
     c = COST[(kernel_of(model, aligned), model.leaf_bits)]
     if isinstance(X_u8_or_n, np.ndarray) and X_u8_or_n.ndim == 2 and len(X_u8_or_n):
@@ -379,7 +380,7 @@ def estimate_cycles(model: EarlyExitTrees, X_u8_or_n: np.ndarray | int | None = 
     else:
         levels = model.depth * model.n_trees
         nodes = levels * (c["left"] + c["right"]) / 2
-    return int(round(c["call"] + model.n_trees * c["tree"] + nodes))
+    return int(round(c["call"] * len(chunks(model)) + model.n_trees * c["tree"] + nodes))
 
 
 def calibrate_cost(runs: list[tuple[EarlyExitTrees, np.ndarray, bool, np.ndarray]]) -> dict:
