@@ -130,8 +130,19 @@ def test_dict_roundtrip_and_bad_parameters() -> None:
         ee.from_random_forest(clf, leaf_bits=12)
     with pytest.raises(ValueError, match="layout"):
         ee.from_random_forest(clf, layout="diagonal")
+    model = ee.from_random_forest(clf)
     with pytest.raises(ValueError, match="bytes"):
-        ee.predict_scores(ee.from_random_forest(clf), X[:, :2])
+        ee.predict_scores(model, X[:, :2])
+    bad = X.astype(float)
+    bad[3, 4] = 256.0
+    with pytest.raises(ValueError, match="row 3 column 4"):
+        ee.predict_scores(model, bad)
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="row 3 column 4"):
+        ee.predict_scores(model, bad)
+    three = fit_rf(X, y % 2 + (X[:, 0] > 200), n_trees=2)  # classes 0, 1, 2
+    with pytest.raises(ValueError, match="binary"):
+        ee.from_random_forest(three)
 
 
 def test_chunks_split_big_models_by_whole_trees() -> None:

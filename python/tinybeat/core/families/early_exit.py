@@ -25,8 +25,8 @@ the float score (GBT logit, or the RF's mean probability of class 1 minus 0.5) i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Union
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -36,7 +36,7 @@ ALWAYS_LEFT = 255
 CHUNK_LIMIT = 32767  # avr-gcc rejects one object larger than this: bigger models are split by tree
 
 # A normalized tree: ("leaf", value) or ("split", feature, threshold 0..254, left, right).
-Node = Union[tuple]
+Node = tuple
 
 
 @dataclass
@@ -51,7 +51,6 @@ class EarlyExitTrees:
     score_scale: float      # float score = integer score / score_scale
     leaf_bits: int          # 8 or 16
     n_inputs: int = 0       # inputs the trees may read (max feature + 1 at least)
-    extra: dict = field(default_factory=dict)
 
     @property
     def leaf_offset(self) -> int:
@@ -196,6 +195,8 @@ def encode(kind: str, trees: list[Node], bias_float: float, leaf_bits: int = 16,
 
 def from_hist_gbt(clf, n_trees: int | None = None, leaf_bits: int = 16, layout: str | None = None) -> EarlyExitTrees:
     """A fitted binary HistGradientBoostingClassifier trained on uint8 inputs (its first n_trees trees)."""
+    if len(clf._predictors[0]) != 1:
+        raise ValueError(f"a binary classifier is needed, this one has {len(clf._predictors[0])} outputs per iteration")
     predictors = [p[0] for p in clf._predictors][:n_trees]
     trees = []
     for predictor in predictors:
@@ -218,6 +219,8 @@ def from_random_forest(clf, n_trees: int | None = None, leaf_bits: int = 16,
 
     Leaves hold each tree's probability of class 1 minus 0.5; score > 0 means a mean probability above 0.5.
     """
+    if len(clf.classes_) != 2:
+        raise ValueError(f"a binary classifier is needed, this one has {len(clf.classes_)} classes")
     trees = []
     for est in clf.estimators_[:n_trees]:
         tr = est.tree_
@@ -273,11 +276,22 @@ def _leaf_values(model: EarlyExitTrees, pos: np.ndarray) -> np.ndarray:
     return (d[pos] | (hi << 8)) - 32768
 
 
+def as_bytes(X_u8: np.ndarray, n_inputs: int) -> np.ndarray:
+    """X as uint8 (n_rows, >= n_inputs); ValueError naming the first value that is not a byte."""
+    X = np.asarray(X_u8)
+    if X.ndim != 2 or X.shape[1] < n_inputs:
+        raise ValueError(f"X must be (n_rows, >= {n_inputs}) bytes, got shape {X.shape}")
+    if X.dtype != np.uint8:
+        bad = ~np.isfinite(X) | (X < 0) | (X > 255) | (X != np.round(X)) if X.dtype.kind == "f" else (X < 0) | (X > 255)
+        if bad.any():
+            r, c = map(int, np.argwhere(bad)[0])
+            raise ValueError(f"X row {r} column {c}: {X[r, c]!r} is not a byte 0..255")
+    return X.astype(np.uint8)
+
+
 def predict_scores(model: EarlyExitTrees, X_u8: np.ndarray) -> np.ndarray:
     """Integer reference: int64 scores (n_rows,) for uint8 inputs X_u8 (n_rows, n_inputs) = the device's."""
-    X = np.asarray(X_u8, dtype=np.uint8)
-    if X.ndim != 2 or X.shape[1] < model.n_inputs:
-        raise ValueError(f"X must be (n_rows, >= {model.n_inputs}) bytes, got {X.shape}")
+    X = as_bytes(X_u8, model.n_inputs)
     score = np.full(X.shape[0], model.bias, dtype=np.int64)
     for start in tree_starts(model):
         pos, _ = _walk(model, X, int(start))
@@ -287,7 +301,7 @@ def predict_scores(model: EarlyExitTrees, X_u8: np.ndarray) -> np.ndarray:
 
 def nodes_visited(model: EarlyExitTrees, X_u8: np.ndarray) -> np.ndarray:
     """int64 (n_rows,): internal nodes visited over all trees (the cycle model's path length)."""
-    X = np.asarray(X_u8, dtype=np.uint8)
+    X = as_bytes(X_u8, model.n_inputs)
     total = np.zeros(X.shape[0], dtype=np.int64)
     for start in tree_starts(model):
         total += _walk(model, X, int(start))[1]
@@ -326,7 +340,7 @@ COST = {
 
 def path_counts(model: EarlyExitTrees, X_u8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """int64 (n_rows,) x 2: internal nodes left going left and going right, over all trees."""
-    X = np.asarray(X_u8, dtype=np.uint8)
+    X = as_bytes(X_u8, model.n_inputs)
     d = model.data.astype(np.int64)
     rows = np.arange(X.shape[0])
     lb = model.leaf_bits // 8
