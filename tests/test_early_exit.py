@@ -246,7 +246,7 @@ def parse_fixture(text: str) -> tuple[list[ee.EarlyExitTrees], np.ndarray, np.nd
     n_inputs = int(re.search(r"TB_SK_N_INPUTS (\d+)u", text).group(1))
     models = []
     for name in re.findall(r"static const tb_etree_t (tb_sk_\w+) = ", text):
-        data = np.array([int(v) for v in re.search(rf"{name}_data0\[\] TB_ETREE_DATA = \{{([^}}]*)\}}", text)
+        data = np.array([int(v) for v in re.search(rf"TB_ETREE_BYTES\({name}_data0\) = \{{([^}}]*)\}}", text)
                          .group(1).split(",")], dtype=np.uint8)
         init = re.search(rf"static const tb_etree_t {name} = \{{(.*)\}};", text).group(1).split(", ")
         layout = "complete" if init[3] == "TB_ETREE_COMPLETE" else "sparse"
@@ -334,6 +334,61 @@ def test_avr_model_larger_than_64k_scores_exactly(layout: str) -> None:
         assert max(a + s for a, s in spans) > 0x10000
         assert any(a >> 16 != (a + s - 1) >> 16 for a, s in spans), "no array straddles 64 KB: the split is untested"
         assert run.check == 0 and np.array_equal(run.scores, want) and np.array_equal(run.ref_scores, want)
+
+
+CPP_MAIN = r"""
+#include <avr/pgmspace.h>
+#include <string.h>
+#include "microtest.h"
+#include "tb_etree.h"
+#include "model.h"
+#include "rows.h"
+static uint8_t x[N_INPUTS + 1] __attribute__((aligned(256)));
+int main()
+{
+	mt_begin();
+	for (unsigned off = 0; off < 2; off++) {
+		for (unsigned k = 0; k < N_ROWS; k++) {
+			memcpy_P(x + off, rows[k], N_INPUTS);
+			mt_print("score ");
+			mt_print_int(tb_etree_score(&tb_etree_model, x + off));
+			mt_print("\n");
+		}
+	}
+	return mt_end();
+}
+"""
+
+
+@avr
+@pytest.mark.parametrize("layout", ["complete", "sparse"])
+def test_avr_model_source_compiles_as_cpp(layout: str, tmp_path: Path) -> None:
+    """Arduino sketches include the model header from C++: the generated text compiles there and scores right."""
+    X, y = synthetic()
+    model = ee.from_random_forest(fit_rf(X, y, n_trees=7), leaf_bits=8, layout=layout)
+    Xe = edge_rows(X[:12])
+    (tmp_path / "model.h").write_text(ee.c_source(model))
+    rows = ",\n".join("{" + ",".join(map(str, r)) + "}" for r in Xe)
+    (tmp_path / "rows.h").write_text(f"#define N_ROWS {len(Xe)}u\n#define N_INPUTS {Xe.shape[1]}u\n"
+                                     f"static const uint8_t rows[][{Xe.shape[1]}] PROGMEM = {{{rows}}};\n")
+    (tmp_path / "main.cpp").write_text(CPP_MAIN)
+    lib = ROOT / "lib"
+    inc = ["-I", str(tmp_path), "-I", str(lib / "tinybeat"), "-I", str(lib / "microtest")]
+    mcu = ["-mmcu=atmega2560", "-DF_CPU=16000000L", "-Os", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections"]
+    objs = []
+    for src, cc in ((tmp_path / "main.cpp", "avr-g++"), (lib / "tinybeat/tb_etree.c", "avr-gcc"),
+                    (lib / "microtest/microtest.c", "avr-gcc"), (lib / "microtest/microtest_port.c", "avr-gcc")):
+        obj = tmp_path / (src.stem + ".o")
+        std = ["-std=gnu++11"] if cc == "avr-g++" else ["-std=gnu11"]
+        subprocess.run([cc, *mcu, *std, "-Werror", *inc, "-c", str(src), "-o", str(obj)], check=True)
+        objs.append(str(obj))
+    elf = tmp_path / "cpp.elf"
+    subprocess.run(["avr-gcc", "-mmcu=atmega2560", *objs, *ee.LDFLAGS, "-o", str(elf)], check=True)
+    run = subprocess.run([str(VBOARD), "--mcu", "atmega2560", "--freq", "16000000", "--timeout", "30", str(elf)],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    got = np.array([int(v) for v in re.findall(r"score (-?\d+)", run.stdout)], dtype=np.int64)
+    want = ee.predict_scores(model, Xe)
+    assert np.array_equal(got, np.concatenate([want, want])), run.stderr
 
 
 NEAR_MAIN = r"""

@@ -30,13 +30,35 @@
 extern "C" {
 #endif
 
+/*
+ * Model bytes: `static TB_ETREE_BYTES(name) = {...};` (flash, 2-byte aligned: the kernel relies on
+ * it; the assembler name is the C name, also in C++, for the chunk table to refer to). The chunk table that points at them holds 24-bit flash addresses; write it
+ * with TB_ETREE_CHUNK_TABLE(name, TB_ETREE_CHUNK(array, n_bytes, n_trees) TB_ETREE_CHUNK(...)):
+ * on AVR it is assembled (.byte lo8/hi8/hh8 of each array, in .data), which C and C++ both accept.
+ * In C on AVR a chunk's address is a __memx pointer; C++ has no named address spaces and sees the
+ * same three bytes as an opaque field (C++ code can hold and pass models, not read their bytes).
+ */
+#define TB_ETREE_BYTES(name) const uint8_t name[] __asm__(#name) TB_ETREE_DATA
 #ifdef __AVR__
-/* the model bytes: in flash, addressed by 24-bit pointers, 2-byte aligned (the kernel relies on it) */
-typedef const __memx uint8_t tb_etree_byte_t;
-#define TB_ETREE_DATA PROGMEM __attribute__((aligned(2)))
+#define TB_ETREE_DATA PROGMEM __attribute__((aligned(2), used))
+#define TB_ETREE_CHUNK(array, n_bytes, n_trees) \
+	"\t.byte lo8(" #array "), hi8(" #array "), hh8(" #array ")\n\t.word " #n_bytes "\n\t.byte " #n_trees "\n"
+#define TB_ETREE_CHUNK_TABLE(name, chunks)                                                   \
+	extern const tb_etree_chunk_t name[];                                                    \
+	__asm__(".pushsection .data." #name ",\"aw\",@progbits\n\t.type " #name ", @object\n" #name \
+	        ":\n" chunks ".popsection\n");
+#ifndef __cplusplus
+typedef const __memx uint8_t tb_etree_byte_t; /* a byte anywhere in flash */
+#define TB_ETREE_FAR_FIELD const tb_etree_byte_t *data
+#else
+#define TB_ETREE_FAR_FIELD uint8_t data[3]
+#endif
 #else
 typedef const uint8_t tb_etree_byte_t;
 #define TB_ETREE_DATA __attribute__((aligned(2)))
+#define TB_ETREE_CHUNK(array, n_bytes, n_trees) {array, n_bytes, n_trees},
+#define TB_ETREE_CHUNK_TABLE(name, chunks) static const tb_etree_chunk_t name[] = {chunks};
+#define TB_ETREE_FAR_FIELD const tb_etree_byte_t *data
 #endif
 
 typedef enum {
@@ -55,16 +77,17 @@ typedef enum {
 } tb_etree_status_t;
 
 typedef struct {
-	const tb_etree_byte_t *data; /* whole trees, back to back */
-	uint16_t n_bytes;            /* 2..32767 */
-	uint8_t n_trees;             /* 1..255 */
+	TB_ETREE_FAR_FIELD; /* whole trees, back to back (24-bit flash address on AVR) */
+	uint16_t n_bytes;   /* 2..32767 */
+	uint8_t n_trees;    /* 1..255 */
 } tb_etree_chunk_t;
 
 /*
  * An unrolled kernel for one (leaf bits, depth) of the complete layout, or for the sparse layout
  * (depth 0), used when the input is 256-byte aligned. Name one with TB_ETREE_FAST(bits, depth) or
- * TB_ETREE_FAST_SPARSE(bits) in the descriptor: only the kernels a firmware names are linked (about 100 + 56 x depth bytes each: four trees unrolled). NULL means
- * the general loop; a kernel for another depth or leaf size fails tb_etree_check.
+ * TB_ETREE_FAST_SPARSE(bits) in the descriptor: only the kernels a firmware names are linked
+ * (about 100 + 56 x depth bytes each: four trees unrolled). NULL means the general loops; a
+ * kernel for another layout, depth or leaf size fails tb_etree_check.
  */
 struct tb_etree_s;
 typedef struct {

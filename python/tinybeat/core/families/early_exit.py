@@ -441,13 +441,13 @@ def chunks(model: EarlyExitTrees) -> list[tuple[int, int, int]]:
 def c_arrays(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> tuple[list[tuple[str, str, np.ndarray]], str]:
     """The model's byte arrays and the tb_etree_t initializer (brace text).
 
-    Emit every array as ``static const <ctype> <name>[] TB_ETREE_DATA = {...};`` -- TB_ETREE_DATA, not
-    TB_FLASH: on AVR it is PROGMEM and 2-byte aligned (the unrolled kernel relies on it) and ctype
-    ``tb_etree_byte_t`` carries the __memx address space, so the chunk table holds 24-bit addresses and
-    the data may lie anywhere in flash. Then c_chunk_table(model, prefix), then
-    ``static const tb_etree_t <prefix> = <init>;``. c_source() writes exactly this.
+    Emit every array as ``static TB_ETREE_BYTES(<name>) = {...};`` (tb_etree.h: ``const uint8_t name[]``
+    with its C name as assembler name, even in C++, PROGMEM, 2-byte aligned as the unrolled kernel needs,
+    `used` since only the assembled chunk table refers to it; not TB_FLASH: it may land anywhere). Then
+    c_chunk_table(model, prefix), then ``static const tb_etree_t <prefix> = <init>;``. The text
+    compiles as C and as C++ (Arduino sketches). c_source() writes exactly this.
     """
-    arrays = [("tb_etree_byte_t", f"{prefix}_data{k}", model.data[start:start + size])
+    arrays = [("uint8_t", f"{prefix}_data{k}", model.data[start:start + size])
               for k, (start, size, _) in enumerate(chunks(model))]
     layout = "TB_ETREE_COMPLETE" if model.layout == "complete" else "TB_ETREE_SPARSE"
     fast = (f"TB_ETREE_FAST({model.leaf_bits}, {model.depth})" if model.layout == "complete"
@@ -458,18 +458,19 @@ def c_arrays(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> tuple[lis
 
 
 def c_chunk_table(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> str:
-    """``static const tb_etree_chunk_t <prefix>_chunks[] = {...};`` (RAM, 6 B a chunk on AVR)."""
-    table = [f"{{{prefix}_data{k}, {size}u, {n}u}}" for k, (_, size, n) in enumerate(chunks(model))]
-    return f"static const tb_etree_chunk_t {prefix}_chunks[] = {{{', '.join(table)}}};"
+    """``TB_ETREE_CHUNK_TABLE(<prefix>_chunks, ...)``: the chunks' 24-bit addresses, sizes and tree counts
+    (RAM, 6 B a chunk on AVR)."""
+    entries = " ".join(f"TB_ETREE_CHUNK({prefix}_data{k}, {size}, {n})" for k, (_, size, n) in enumerate(chunks(model)))
+    return f"TB_ETREE_CHUNK_TABLE({prefix}_chunks, {entries})"
 
 
 def c_source(model: EarlyExitTrees, prefix: str = "tb_etree_model") -> str:
-    """Complete C text: the arrays, the chunk table and ``static const tb_etree_t <prefix>``."""
+    """Complete C/C++ text: the arrays, the chunk table and ``static const tb_etree_t <prefix>``."""
     arrays, init = c_arrays(model, prefix)
     lines = ['#include "tb_etree.h"', ""]
     for ctype, name, arr in arrays:
         body = ",".join(str(int(v)) for v in arr)
-        lines.append(f"static const {ctype} {name}[] TB_ETREE_DATA = {{{body}}};")
+        lines.append(f"static TB_ETREE_BYTES({name}) = {{{body}}};")
     lines += [c_chunk_table(model, prefix), f"static const tb_etree_t {prefix} = {init};", ""]
     return "\n".join(lines)
 
