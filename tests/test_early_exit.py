@@ -24,6 +24,7 @@ import pytest
 
 from projkit import single_threaded
 from tinybeat.core.families import early_exit as ee
+from tinybeat.device import etree_measure as em
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "test" / "common" / "test_etree" / "sk_fixture.h"
@@ -286,7 +287,7 @@ def test_avr_kernels_equal_reference_and_cost_model(layout: str, leaf_bits: int)
     Xe = edge_rows(X[:40])
     want = ee.predict_scores(model, Xe)
     for offset in (0, 1):  # page-aligned (unrolled kernel) and not (loop kernel)
-        run = ee.measure_avr(ROOT, model, Xe, offset=offset)
+        run = em.measure_avr(ROOT, model, Xe, offset=offset)
         assert run.check == 0
         assert np.array_equal(run.scores, want) and np.array_equal(run.ref_scores, want)
         est = ee.estimate_cycles(model, Xe, aligned=offset == 0)
@@ -311,7 +312,7 @@ def test_avr_model_above_64k_scores_exactly(layout: str, leaf_bits: int) -> None
     Xe = edge_rows(X[:10])
     want = ee.predict_scores(model, Xe)
     for offset in (0, 1):
-        run = ee.measure_avr(ROOT, model, Xe, offset=offset, extra_c=FILLER)
+        run = em.measure_avr(ROOT, model, Xe, offset=offset, extra_c=FILLER)
         addr = run.symbols["tb_etree_model_data0"][0]
         assert addr >= 0x10000, f"the model was placed at {addr:#x}: the test needs it above 64 KB"
         assert run.check == 0 and np.array_equal(run.scores, want) and np.array_equal(run.ref_scores, want)
@@ -329,7 +330,7 @@ def test_avr_model_larger_than_64k_scores_exactly(layout: str) -> None:
     Xe = edge_rows(X[:4])
     want = ee.predict_scores(model, Xe)
     for offset in (0, 1):
-        run = ee.measure_avr(ROOT, model, Xe, offset=offset)
+        run = em.measure_avr(ROOT, model, Xe, offset=offset)
         spans = list(run.symbols.values())
         assert max(a + s for a, s in spans) > 0x10000
         assert any(a >> 16 != (a + s - 1) >> 16 for a, s in spans), "no array straddles 64 KB: the split is untested"
@@ -383,7 +384,7 @@ def test_avr_model_source_compiles_as_cpp(layout: str, tmp_path: Path) -> None:
         subprocess.run([cc, *mcu, *std, "-Werror", *inc, "-c", str(src), "-o", str(obj)], check=True)
         objs.append(str(obj))
     elf = tmp_path / "cpp.elf"
-    subprocess.run(["avr-gcc", "-mmcu=atmega2560", *objs, *ee.LDFLAGS, "-o", str(elf)], check=True)
+    subprocess.run(["avr-gcc", "-mmcu=atmega2560", *objs, *em.LDFLAGS, "-o", str(elf)], check=True)
     run = subprocess.run([str(VBOARD), "--mcu", "atmega2560", "--freq", "16000000", "--timeout", "30", str(elf)],
                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
     got = np.array([int(v) for v in re.findall(r"score (-?\d+)", run.stdout)], dtype=np.int64)
@@ -427,15 +428,15 @@ def test_near_flash_kernel_refuses_data_past_64k(fill: int, refused: bool, tmp_p
     (tmp_path / "main.c").write_text(NEAR_MAIN)
     lib = ROOT / "lib"
     elf = tmp_path / "near.elf"
-    subprocess.run(["avr-gcc", "-mmcu=atmega2560", "-DF_CPU=16000000L", f"-DFILL={fill}", *ee.CFLAGS,
+    subprocess.run(["avr-gcc", "-mmcu=atmega2560", "-DF_CPU=16000000L", f"-DFILL={fill}", *em.CFLAGS,
                     "-I", str(lib / "tinybeat"), "-I", str(lib / "microtest"), str(tmp_path / "main.c"),
                     str(lib / "tinybeat/tb_trees.c"), str(lib / "microtest/microtest.c"),
-                    str(lib / "microtest/microtest_port.c"), *ee.LDFLAGS, "-o", str(elf)], check=True)
+                    str(lib / "microtest/microtest_port.c"), *em.LDFLAGS, "-o", str(elf)], check=True)
     run = subprocess.run([str(VBOARD), "--mcu", "atmega2560", "--freq", "16000000", "--timeout", "20", str(elf)],
                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
     got = re.search(r"score (-?\d+) ref (-?\d+)", run.stdout)
     assert got, run.stdout + run.stderr
-    error = ee.near_flash_error(elf)
+    error = em.near_flash_error(elf)
     if refused:
         assert got.groups() == (str(-2**31), str(-2**31))
         assert error and "beyond the first 64 KB" in error and "fill" in error, error

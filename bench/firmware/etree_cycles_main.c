@@ -1,7 +1,7 @@
 /*
  * Cycle benchmark of the tb_etree kernels: runs tb_etree_score and tb_etree_score_ref on the
  * golden inputs and prints one line per input: "cycles <n> score <s> ref <r> refcycles <m>".
- * Built by tinybeat.core.families.early_exit.measure_avr, which generates etree_model.c
+ * Built by tinybeat.device.etree_measure.measure_avr, which generates etree_model.c
  * (the model, prefix tb_etree_model) and etree_golden.h (TB_EG_COUNT, TB_EG_N_INPUTS, the inputs in
  * flash arrays of TB_EG_ROWS_PER_CHUNK rows, 24-bit addressed so they may lie above 64 KB).
  * -DTB_EG_OFFSET=k places the input k bytes after a 256-byte boundary (0: the fast path).

@@ -84,13 +84,13 @@ typedef enum {
 #define TBF_BEAT_PAUSE 0x02u   /* no next R within 2 s: rr_post is the time waited (2 s), not an RR */
 
 typedef struct {
+	uint8_t x[TBF_N_INPUTS]; /* the classifier's inputs (first: a caller may align the struct for x) */
 	uint32_t r_sample;  /* index of the R peak, in input samples since tbf_init */
 	uint16_t rr_pre;    /* RR interval before the beat, input samples */
 	uint16_t rr_post;   /* RR interval after the beat, input samples */
 	uint16_t rr_avg;    /* mean of the last up to 10 RR intervals (rr_pre included), input samples */
 	uint16_t hr_x10;    /* heart rate from rr_avg, beats per minute x 10 */
 	uint8_t flags;      /* TBF_BEAT_*: 0 for a beat with full rhythm context */
-	uint8_t x[TBF_N_INPUTS];
 } tbf_beat_t;
 
 /* The state is the implementation's (lib/tbfront/tbfront_state.h); the caller allocates it. */

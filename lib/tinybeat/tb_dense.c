@@ -51,6 +51,8 @@ tb_status_t tb_dense_score_checked(const tb_model_t *model, const uint8_t *x, in
 		if (dense->n_hidden == 0u || dense->s1 < 1u || dense->s1 > 31u)
 			return TB_ERR_PARAM;
 	}
+	if (!tb_flash_near_ok()) /* 16-bit flash reads: the arrays must end below 64 KB (tb_flash.h) */
+		return TB_ERR_FLASH;
 	*score = tb_dense_score(dense, x, model->n_inputs);
 	return TB_OK;
 }

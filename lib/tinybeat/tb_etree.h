@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "tb_flash.h"
+#include "tb_model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,9 +39,19 @@ extern "C" {
  * In C on AVR a chunk's address is a __memx pointer; C++ has no named address spaces and sees the
  * same three bytes as an opaque field (C++ code can hold and pass models, not read their bytes).
  */
+/* A namespace-scope const object has internal linkage in C++: extern makes the weak model data public. */
+#ifdef __cplusplus
+#define TB_ETREE_EXTERN extern
+#else
+#define TB_ETREE_EXTERN
+#endif
 #define TB_ETREE_BYTES(name) const uint8_t name[] __asm__(#name) TB_ETREE_DATA
 #ifdef __AVR__
 #define TB_ETREE_DATA PROGMEM __attribute__((aligned(2), used))
+/* A generated model's arrays and chunk table: weak globals, so that every translation unit that
+ * includes the model header shares one copy, and link-time optimisation (the Arduino build uses
+ * -flto) neither renames nor separates them from the assembled chunk table. */
+#define TB_ETREE_MODEL_BYTES(name) TB_ETREE_EXTERN const uint8_t name[] __asm__(#name) TB_ETREE_DATA __attribute__((weak))
 #define TB_ETREE_CHUNK(array, n_bytes, n_trees) \
 	"\t.byte lo8(" #array "), hi8(" #array "), hh8(" #array ")\n\t.word " #n_bytes "\n\t.byte " #n_trees "\n"
 #define TB_ETREE_CHUNK_TABLE(name, chunks)                                                   \
@@ -58,7 +69,35 @@ typedef const uint8_t tb_etree_byte_t;
 #define TB_ETREE_DATA __attribute__((aligned(2)))
 #define TB_ETREE_CHUNK(array, n_bytes, n_trees) {array, n_bytes, n_trees},
 #define TB_ETREE_CHUNK_TABLE(name, chunks) static const tb_etree_chunk_t name[] = {chunks};
+#define TB_ETREE_MODEL_BYTES(name) TB_ETREE_EXTERN const uint8_t name[] TB_ETREE_DATA __attribute__((weak))
 #define TB_ETREE_FAR_FIELD const tb_etree_byte_t *data
+#endif
+
+/*
+ * A generated model's chunk table (tinybeat's model header): a weak global in RAM that a constructor
+ * fills with the arrays' 24-bit addresses (pgm_get_far_address) before main. Unlike the assembled
+ * TB_ETREE_CHUNK_TABLE it compiles as C and C++ under link-time optimisation (the Arduino build uses
+ * -flto) and when several translation units include the model header (they share one table).
+ */
+#define TB_ETREE_MODEL_CHUNKS(name, n) __attribute__((weak)) tb_etree_chunk_t name[n]
+#ifdef __AVR__
+#define TB_ETREE_SET_CHUNK(table, k, array, size, trees)                                        \
+	do {                                                                                         \
+		const uint32_t a_ = pgm_get_far_address(array);                                          \
+		uint8_t *c_ = (uint8_t *)&(table)[k];                                                    \
+		c_[0] = (uint8_t)a_;                                                                     \
+		c_[1] = (uint8_t)(a_ >> 8);                                                              \
+		c_[2] = (uint8_t)(a_ >> 16);                                                             \
+		(table)[k].n_bytes = (size);                                                             \
+		(table)[k].n_trees = (trees);                                                            \
+	} while (0)
+#else
+#define TB_ETREE_SET_CHUNK(table, k, array, size, trees)                                        \
+	do {                                                                                         \
+		(table)[k].data = (array);                                                               \
+		(table)[k].n_bytes = (size);                                                             \
+		(table)[k].n_trees = (trees);                                                            \
+	} while (0)
 #endif
 
 typedef enum {
@@ -145,6 +184,12 @@ int32_t tb_etree_score(const tb_etree_t *model, const uint8_t *x);
 
 /* The plain-C reference of tb_etree_score: both agree bit for bit. */
 int32_t tb_etree_score_ref(const tb_etree_t *model, const uint8_t *x);
+
+/* The family code of early-exit tree models in tb_model_t.family, and their checked kernel (tb_kernel_fn,
+ * lib/tinybeat/tb_etree_checked.c): family TB_FAMILY_ETREE, params a tb_etree_t in range. */
+#define TB_FAMILY_ETREE 4u
+struct tb_model;
+tb_status_t tb_etree_score_checked(const struct tb_model *model, const uint8_t *x, int32_t *score);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,9 @@
 #define TB_MODEL_H
 
 #include <stdint.h>
+#ifdef __AVR__
+#include <avr/io.h> /* RAMSTART, RAMEND */
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,11 +36,27 @@ typedef enum {
 	TB_ERR_NULL = 1,         /* a NULL model, input, output or parameter pointer */
 	TB_ERR_INPUT_LENGTH = 2, /* n_x differs from the model's n_inputs */
 	TB_ERR_FAMILY = 3,       /* no kernel, or the kernel does not serve the model's family code */
-	TB_ERR_PARAM = 4         /* a family parameter outside its documented range */
+	TB_ERR_PARAM = 4,        /* a family parameter outside its documented range */
+	TB_ERR_FLASH = 5         /* the model's data lies where its kernel cannot read it (past 64 KB on AVR) */
 } tb_status_t;
 
 /* The class written by tb_model_predict when it returns an error: no verdict. */
 #define TB_CLASS_NONE 0xFFu
+
+/*
+ * Where a caller should keep its input buffer: `static uint8_t x[N] TB_INPUT_ALIGN;`. The unrolled
+ * tree kernels (tb_etree.h) read x[feature] for free when x sits on a 256-byte boundary, which
+ * costs up to 255 bytes of padding: done on AVR parts with at least 4 KB of SRAM only (a 2 KB
+ * part takes the kernels' general loop). TB_ALIGNS_INPUT says which. The model search assumes
+ * the same rule (python/tinybeat/targets/avr.py, ALIGNED_INPUT_MIN_RAM).
+ */
+#if defined(__AVR__) && (RAMEND - RAMSTART + 1) >= 4096
+#define TB_ALIGNS_INPUT 1
+#define TB_INPUT_ALIGN __attribute__((aligned(256)))
+#else
+#define TB_ALIGNS_INPUT 0
+#define TB_INPUT_ALIGN
+#endif
 
 struct tb_model;
 

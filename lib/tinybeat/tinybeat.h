@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "tb_dense.h"
+#include "tb_etree.h"
 #include "tb_model.h"
 #include "tb_trees.h"
 

@@ -24,7 +24,7 @@
 #endif
 
 static tbf_state_t g_front;
-static tbf_beat_t g_beat;
+static tbf_beat_t g_beat TB_INPUT_ALIGN; /* x first in tbf_beat_t: aligned for the kernels */
 static struct {
 	uint8_t source;   /* TBP_SRC_ADC, TBP_SRC_HOST or SRC_OFF */
 	uint8_t signal;   /* last tbf_signal() */

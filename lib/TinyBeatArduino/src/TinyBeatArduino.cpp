@@ -1,6 +1,8 @@
 /* TinyBeatArduino: the model, classify() and the serial protocol server (see TinyBeatArduino.h). */
 #include "TinyBeatArduino.h"
 
+#include <string.h>
+
 #include <avr/pgmspace.h>
 #include <util/atomic.h>
 
@@ -41,11 +43,22 @@ uint8_t TinyBeatClass::classify(const uint8_t *beat, int32_t *score)
 	return classify(beat, TB_MODEL_N_INPUTS, score);
 }
 
+#if TB_ALIGNS_INPUT
+/* The beat where the engine's unrolled tree kernels read it fastest (tb_model.h, TB_INPUT_ALIGN). */
+static uint8_t s_beat[TB_MODEL_N_INPUTS] TB_INPUT_ALIGN;
+#endif
+
 uint8_t TinyBeatClass::classify(const uint8_t *beat, uint16_t length, int32_t *score)
 {
 	int32_t s = 0;
 	uint8_t klass;
 	tb_status_t status;
+#if TB_ALIGNS_INPUT
+	if (beat != NULL && length == TB_MODEL_N_INPUTS && beat != s_beat) {
+		memcpy(s_beat, beat, TB_MODEL_N_INPUTS);
+		beat = s_beat;
+	}
+#endif
 	if (tinybeat_timer_running()) {
 		/* Timer1 samples the ECG: count cycles on it without disturbing it. */
 		const uint32_t t0 = tinybeat_timer_cycles();

@@ -94,7 +94,7 @@ def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fin
 #define TB_MODEL_FAMILY {family}
 #define TB_MODEL_N_INPUTS {n_inputs}
 #define TB_MODEL_FLASH_BYTES {model.flash_bytes()}UL
-#define TB_MODEL_RAM_BYTES {DESCRIPTOR_RAM_BYTES_AVR}
+#define TB_MODEL_RAM_BYTES {DESCRIPTOR_RAM_BYTES_AVR + model.ram_bytes()}
 #define TB_MODEL_CYCLES_ESTIMATE {cycle_estimate}UL
 #define TB_MODEL_CYCLE_BUDGET {cycle_budget}UL
 /* declared sample range: a byte is round(255 * (v - LOW) / (HIGH - LOW)); host program only */
@@ -102,6 +102,7 @@ def model_header(model: IntModel, *, n_inputs: int, decision_threshold: int, fin
 #define TB_MODEL_INPUT_HIGH ({float(input_range[1])!r})
 
 {arrays}
+{src.definitions}
 {descriptor(src, n_inputs=n_inputs, decision_threshold=decision_threshold)}
 #endif /* {guard} */
 """

@@ -137,6 +137,7 @@ class EngineStatus(IntEnum):
     TB_ERR_INPUT_LENGTH = 2  # the input length differs from the model's n_inputs
     TB_ERR_FAMILY = 3  # no kernel, or the kernel does not serve the model's family code
     TB_ERR_PARAM = 4  # a family parameter outside its documented range
+    TB_ERR_FLASH = 5  # the model's data lies where its kernel cannot read it (past 64 KB on AVR)
 
 
 _ENGINE_STATUS_TEXT = {
@@ -144,6 +145,8 @@ _ENGINE_STATUS_TEXT = {
     EngineStatus.TB_ERR_INPUT_LENGTH: "the input length is not the model's",
     EngineStatus.TB_ERR_FAMILY: "the firmware's model has an unknown family",
     EngineStatus.TB_ERR_PARAM: "a model parameter is out of range",
+    EngineStatus.TB_ERR_FLASH: "the model's data lies past the flash its kernel can read (64 KB): use a "
+                               "smaller model or the early-exit tree kernel",
 }
 
 _INFER_REPLY = struct.Struct("<BiI")

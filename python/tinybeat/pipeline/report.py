@@ -29,7 +29,7 @@ def board_choices(paths: Paths, cfg: Config, trained: Trained) -> list[dict]:
             out.append({"board": board.id, "name": board.name, "f_cpu": board.f_cpu,
                         "budget": None, "model": None, "reason": str(exc)})
             continue
-        entry = select_for_budget(trained, budget, cfg.search.tie_tolerance)
+        entry = select_for_budget(trained, budget, cfg.search.tie_tolerance, board)
         out.append({"board": board.id, "name": board.name, "f_cpu": board.f_cpu,
                     "budget": budget.__dict__, "model": entry.name if entry else None,
                     "reason": None if entry else "no candidate fits this budget"})

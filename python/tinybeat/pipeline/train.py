@@ -77,8 +77,8 @@ def rhythm_ablation(paths: Paths, cfg: Config, trained: Trained, train_t: Table,
 
     if morphology_columns(train_t.feature_names) is None:
         return None
-    budget = model_budget(load_board(paths.project, DEFAULT_BOARD), cfg.budget)
-    entry = select_for_budget(trained, budget, cfg.search.tie_tolerance) or \
+    board = load_board(paths.project, DEFAULT_BOARD)
+    entry = select_for_budget(trained, model_budget(board, cfg.budget), cfg.search.tie_tolerance, board) or \
         max(trained.front, key=lambda e: e.cv_metric)
     return morphology_only(entry, train_t.feature_names, Xtr, train_t.y, train_t.groups, Xte, yte,
                            metric=cfg.search.metric, n_folds=cfg.search.cv_folds, seed=cfg.search.seed,

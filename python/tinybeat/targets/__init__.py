@@ -36,7 +36,8 @@ class Target:
 def target_of(board: Board) -> Target:
     """The target a board makes with its architecture's engine costs."""
     arch = ARCHITECTURES[board.platform]
-    return Target(board=board, architecture=board.platform, costs=MappingProxyType(arch.COSTS),
+    aligned = {"aligned": int(board.ram_bytes >= arch.ALIGNED_INPUT_MIN_RAM)}
+    return Target(board=board, architecture=board.platform, costs=MappingProxyType({**arch.COSTS, "input": aligned}),
                   descriptor_ram_bytes=arch.DESCRIPTOR_RAM_BYTES, kernel_stack_bytes=arch.KERNEL_STACK_BYTES,
                   max_model_flash=arch.MAX_MODEL_FLASH)
 

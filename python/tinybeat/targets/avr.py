@@ -7,6 +7,8 @@ beside the estimate and asserts the budget.
 
 from __future__ import annotations
 
+from tinybeat.core.families.early_exit import COST as ETREE_COST
+
 COSTS = {
     # tb_trees_score (inline-assembly tree walk): call overhead, per tree, per tree level.
     # Fitted to random complete trees on simavr (trees x depth: 16x2 1388, 16x4 2132,
@@ -15,12 +17,24 @@ COSTS = {
     # tb_dense_score: call overhead, per hidden neuron, per multiply-accumulate
     # (linear 187 inputs: 4690, MLP 2 hidden: 9749, MLP 8 hidden: 37869 cycles measured).
     "dense": {"call": 202, "per_neuron": 285, "per_mac": 24},
+    # tb_model_predict around the family's kernel: argument checks, the checked kernel's range checks
+    # and the indirect call (gbt-d3-lr0.2-48: 5,224 cycles through tb_model_predict on test_budget,
+    # 4,992 for tb_trees_score alone in bench/).
+    "engine": {"call": 232},
 }
-# stack of the deepest kernel call chain, bytes
-KERNEL_STACK_BYTES = 32
-# RAM of a model on AVR: sizeof(tb_model_t) (kernel 2 + params 2 + threshold 4 + n_inputs 2 + family 1 = 11)
-# plus its family's parameter struct (the largest: tb_dense_t 2+2+2+1+1+2+4 = 14; tb_trees_t 10)
-DESCRIPTOR_RAM_BYTES = 25
+# tb_etree_score (early-exit trees): call, per tree, per node going left / right, for each kernel and leaf
+# size ("fast": unrolled, input 256-byte aligned; "loop": any input): calibrated on the simulated MCU by
+# tinybeat.core.families.early_exit.calibrate_cost, which keeps the measured table.
+COSTS["etree"] = {f"{kernel}{bits}": c for (kernel, bits), c in ETREE_COST.items()}
+# The firmware puts its input buffer on a 256-byte boundary (TB_ETREE_INPUT_ALIGN, src/avr/board.h) on
+# boards with at least this much SRAM: the padding does not fit a 2 KB board.
+ALIGNED_INPUT_MIN_RAM = 4096
+# stack of the deepest kernel call chain through tb_model_predict, bytes (32 for the kernel, 22 for the
+# checked entry points)
+KERNEL_STACK_BYTES = 54
+# sizeof(tb_model_t) on AVR: kernel 2 + params 2 + threshold 4 + n_inputs 2 + family 1 = 11; a model's
+# RAM is this plus its family's parameter struct and tables (IntModel.ram_bytes)
+DESCRIPTOR_RAM_BYTES = 11
 # The engine reads model arrays with near flash reads (lpm: first 64 KB) and avr-gcc
 # allows no array over 32,767 bytes; capping the model at 32 KB keeps both true
 # with room for the firmware's and the tests' own flash data.

@@ -72,6 +72,16 @@ static void test_fast_tree_kernel_matches_reference(void)
 		MT_ASSERT_EQ_INT(tb_trees_score_ref(trees, g_x), tb_trees_score(trees, g_x));
 	}
 }
+#elif TB_MODEL_FAMILY == TB_FAMILY_ETREE
+static void test_etree_model_checks_and_kernel_matches_reference(void)
+{
+	const tb_etree_t *trees = (const tb_etree_t *)tb_model.params;
+	MT_ASSERT_EQ_UINT(TB_ETREE_OK, tb_etree_check(trees, TB_MODEL_N_INPUTS)); /* every byte of the trees */
+	for (uint16_t k = 0; k < TB_GOLDEN_COUNT; k++) {
+		load_golden(k);
+		MT_ASSERT_EQ_INT(tb_etree_score_ref(trees, g_x), tb_etree_score(trees, g_x));
+	}
+}
 #endif
 
 static void test_descriptor_is_the_models(void)
@@ -149,6 +159,22 @@ static void test_tree_parameters_out_of_range_are_errors(void)
 	params.depth = 8;
 	MT_ASSERT_TRUE(refused(TB_ERR_PARAM, &bad, g_x, TB_MODEL_N_INPUTS));
 }
+#elif TB_MODEL_FAMILY == TB_FAMILY_ETREE
+static void test_etree_parameters_out_of_range_are_errors(void)
+{
+	tb_etree_t params = *(const tb_etree_t *)tb_model.params;
+	tb_model_t bad = tb_model;
+	bad.params = &params;
+	load_golden(0);
+	params.leaf_bits = 12;
+	MT_ASSERT_TRUE(refused(TB_ERR_PARAM, &bad, g_x, TB_MODEL_N_INPUTS));
+	params = *(const tb_etree_t *)tb_model.params;
+	params.n_chunks = 0;
+	MT_ASSERT_TRUE(refused(TB_ERR_PARAM, &bad, g_x, TB_MODEL_N_INPUTS));
+	params = *(const tb_etree_t *)tb_model.params;
+	params.chunks = NULL;
+	MT_ASSERT_TRUE(refused(TB_ERR_NULL, &bad, g_x, TB_MODEL_N_INPUTS));
+}
 #else
 static void test_dense_parameters_out_of_range_are_errors(void)
 {
@@ -181,6 +207,9 @@ int main(void)
 #if TB_MODEL_FAMILY == TB_FAMILY_TREES
 	MT_RUN(test_fast_tree_kernel_matches_reference);
 	MT_RUN(test_tree_parameters_out_of_range_are_errors);
+#elif TB_MODEL_FAMILY == TB_FAMILY_ETREE
+	MT_RUN(test_etree_model_checks_and_kernel_matches_reference);
+	MT_RUN(test_etree_parameters_out_of_range_are_errors);
 #else
 	MT_RUN(test_dense_parameters_out_of_range_are_errors);
 #endif

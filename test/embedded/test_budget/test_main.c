@@ -15,7 +15,7 @@
 #define TB_TEST_STACK_BUDGET 256 /* bytes of stack for harness + inference */
 #endif
 
-static uint8_t g_x[TB_MODEL_N_INPUTS];
+static uint8_t g_x[TB_MODEL_N_INPUTS] TB_INPUT_ALIGN; /* as the firmware keeps it */
 static uint32_t g_min = UINT32_MAX, g_max, g_sum;
 static uint8_t g_status; /* OR of every call's status: TB_OK (0) when all succeeded */
 

@@ -36,13 +36,16 @@ class CSource:
     arrays: (C element type, array name, values) each, emitted as
     `static const <type> <name>[] TB_FLASH`; params_type / params_init: the
     kernel's parameter struct (e.g. tb_trees_t) and its initializer text;
-    kernel: the C function that scores it; family_code: its tb_family_t value.
+    kernel: the C function that scores it; family_code: its tb_family_t value;
+    definitions: C text emitted after the arrays (e.g. flash data with its own placement
+    macro, tables), for a family whose data is not plain TB_FLASH arrays.
     """
     arrays: tuple[tuple[str, str, np.ndarray], ...]
     params_type: str
     params_init: str
     kernel: str
     family_code: int
+    definitions: str = ""
 
 
 @runtime_checkable
@@ -57,8 +60,11 @@ class IntModel(Protocol):
     def flash_bytes(self) -> int:
         """Bytes of model data in flash."""
 
+    def ram_bytes(self) -> int:
+        """Static RAM of the kernel's parameter struct and tables (AVR sizes: 2-byte pointers)."""
+
     def cycles(self, n_inputs: int, costs: CostTable) -> int:
-        """Estimated cycles of one inference with the target's cycle constants."""
+        """Estimated cycles of one inference with the target's cycle constants (targets/avr.py)."""
 
     def c_source(self) -> CSource:
         """Arrays and parameter struct for the generated header."""

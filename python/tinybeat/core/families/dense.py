@@ -49,6 +49,10 @@ class DenseModel:
         """int8 weights and int32 biases."""
         return int(self.w1.size + 4 * self.b1.size + self.w2.size)
 
+    def ram_bytes(self) -> int:
+        """sizeof(tb_dense_t): n_hidden, three pointers, m1, s1, int32 b2."""
+        return 14
+
     def cycles(self, n_inputs: int, costs: CostTable) -> int:
         c = costs["dense"]
         if self.n_hidden == 0:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
-from tinybeat.core.families.base import CostTable, CSource, FitSpec, check_int32
+from tinybeat.core.families import early_exit
+from tinybeat.core.families.base import CostTable, CSource, FitSpec, IntModel, check_int32
 from tinybeat.core.quantize import power_of_two_scale
 from tinybeat.util.threads import n_threads
 
@@ -48,6 +49,10 @@ class TreeEnsemble:
         """Node pairs and int16 leaves."""
         n_internal = 2**self.depth - 1
         return self.n_trees * (2 * n_internal + 2 * (n_internal + 1))
+
+    def ram_bytes(self) -> int:
+        """sizeof(tb_trees_t): n_trees, depth, two pointers, int32 bias."""
+        return 10
 
     def cycles(self, n_inputs: int, costs: CostTable) -> int:
         c = costs["trees"]
@@ -214,18 +219,43 @@ def first_estimators(clf, n: int):
     return sub
 
 
+# Early-exit encodings (core/families/early_exit.py, kernel tb_etree) each tree-ensemble size is also
+# scored in: the complete preorder layout with int16 or int8 leaves. The search weighs them against the
+# breadth-first tb_trees kernel by their measured AUC, flash and estimated cycles on the target.
+EARLY_EXIT_LEAF_BITS = (16, 8)
+
+
+def _complete_zero_node(depth: int) -> tuple:
+    return ("leaf", 0.0) if depth == 0 else \
+        ("split", 0, 0, _complete_zero_node(depth - 1), _complete_zero_node(depth - 1))
+
+
 class TreeFamily:
-    """What the tree families share: one fit per spec at its largest size, one candidate per prefix size."""
+    """What the tree families share: one fit per spec at its largest size, one candidate per prefix
+    size and encoding (tb_trees complete trees, and tb_etree with int16 or int8 leaves)."""
     name: str
 
     def candidate_name(self, spec: FitSpec, n_trees: int) -> str:
         raise NotImplementedError
 
-    def shapes(self, spec: FitSpec, n_inputs: int) -> Iterator[tuple[str, int | None, TreeEnsemble]]:
-        for n in spec.sizes:
-            yield self.candidate_name(spec, n), n, zero_ensemble(self.name, int(spec.param_dict()["depth"]), n)
+    def variants(self, spec: FitSpec, n: int, complete: TreeEnsemble,
+                 early: Callable[[int], IntModel]) -> Iterator[tuple[str, int, IntModel]]:
+        """(name, n, model) of every encoding of one ensemble; early(leaf_bits) encodes it for tb_etree."""
+        name = self.candidate_name(spec, n)
+        yield name, n, complete
+        for bits in EARLY_EXIT_LEAF_BITS:
+            yield f"{name}-ee{bits}", n, early(bits)
 
-    def from_dict(self, data: dict) -> TreeEnsemble:
+    def shapes(self, spec: FitSpec, n_inputs: int) -> Iterator[tuple[str, int | None, IntModel]]:
+        depth = int(spec.param_dict()["depth"])
+        for n in spec.sizes:
+            zeros = [_complete_zero_node(depth)] * n
+            yield from self.variants(spec, n, zero_ensemble(self.name, depth, n),
+                                     lambda bits: early_exit.encode(self.name, zeros, 0.0, bits, "complete"))
+
+    def from_dict(self, data: dict) -> IntModel:
+        if data.get("family") == "early_exit":
+            return early_exit.from_dict(data)
         return tree_ensemble_from_dict(data)
 
 
@@ -253,7 +283,8 @@ class GradientBoostedTrees(TreeFamily):
         ).fit(X_u8.astype(np.float64), y)
         full = from_hist_gbt(clf, depth)
         for n in spec.sizes:
-            yield self.candidate_name(spec, n), n, full.first_trees(n)
+            yield from self.variants(spec, n, full.first_trees(n),
+                                     lambda bits, n=n: early_exit.from_hist_gbt(clf, n, bits, "complete"))
 
     def candidate_name(self, spec: FitSpec, n_trees: int) -> str:
         p = spec.param_dict()
@@ -280,7 +311,8 @@ class RandomForest(TreeFamily):
             min_samples_leaf=5, n_jobs=n_threads(), random_state=seed,
         ).fit(X_u8.astype(np.float64), y)
         for n in spec.sizes:
-            yield self.candidate_name(spec, n), n, from_random_forest(first_estimators(clf, n), depth)
+            yield from self.variants(spec, n, from_random_forest(first_estimators(clf, n), depth),
+                                     lambda bits, n=n: early_exit.from_random_forest(clf, n, bits, "complete"))
 
     def candidate_name(self, spec: FitSpec, n_trees: int) -> str:
         return f"rf-d{spec.param_dict()['depth']}-{n_trees}"
