@@ -154,6 +154,7 @@ def markdown(trained: dict, choices: list[dict], default_board: str) -> str:
         f"on the test split: {split['test']}.",
         "",
         *([split["warning"], ""] if split["warning"] else []),
+        *quick_notice(trained),
         f"## The chosen model for `{default_board}`: `{chosen}`",
         "",
         f"- Out of 100 abnormal beats it catches **{100 * t['sensitivity']:.0f}** (sensitivity {_pct(t['sensitivity'])}).",
@@ -212,6 +213,17 @@ def markdown(trained: dict, choices: list[dict], default_board: str) -> str:
                      f"{_pct(fe['test']['accuracy'])} | {fe['flash_bytes']} | {fe['cycles']} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def quick_notice(trained: dict) -> list[str]:
+    """A paragraph saying the model came from a quick search (none for a full one)."""
+    s = trained.get("search") or {}
+    if s.get("mode") != "quick":
+        return []
+    return [f"**This model came from a QUICK search**: {s['cv_folds']}-fold cross-validation on "
+            f"{s['train_rows_used']} of the {s['train_rows']} training beats, front refitted on those beats, no "
+            "rhythm ablation. It is for iterating on data; `tinybeat train` (without --quick) runs the full search.",
+            ""]
 
 
 def rhythm_section(trained: dict, entry: dict) -> list[str]:
@@ -303,7 +315,7 @@ def write_report(paths: Paths, cfg: Config, trained: dict, X_test_u8: np.ndarray
     write_text_atomic(out / "report.md", markdown(trained, choices, default_board))
     report = {
         "version": trained["version"], "fingerprint": trained["fingerprint"], "metric": trained["metric"],
-        "budget": trained.get("budget"), "split": split,
+        "budget": trained.get("budget"), "split": split, "search": trained.get("search", {"mode": "full"}),
         "data": trained["data"], "boards": choices,
         "chosen": {k: entry[k] for k in ("name", "family", "params", "cv_metric", "flash_bytes", "ram_bytes", "cycles", "test")},
         "float_reference": {k: v for k, v in trained["float_reference"].items() if k != "roc"}, "anchor": ANCHOR,

@@ -1,14 +1,27 @@
-"""The training step: load and check data, search, refit the Pareto front, report, save."""
+"""The training step: load and check data, search, refit the Pareto front, report, save.
+
+The work runs as independent tasks on the configured backend (search.backend:
+this machine's cores, or a Dask cluster; see tinybeat.core.parallel) in two
+batches: the float reference with every (fit, fold) of the cross-validation,
+then the Pareto front's refits with the rhythm ablation. A quick search
+(`tinybeat train --quick`, TINYBEAT_QUICK=1) cross-validates on QUICK_FOLDS
+folds of at most QUICK_ROWS training rows and says so in trained.json, the
+report and the build log.
+"""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from tinybeat import __version__
 from tinybeat.core import families
-from tinybeat.core.search import cross_validate, default_grid, pareto_front, refit
+from tinybeat.core.parallel import Backend, Task, run_tasks
+from tinybeat.core.search import (Candidate, default_grid, fold_tasks, make_folds, pareto_front, refit_tasks,
+                                  score_folds)
 from tinybeat.pipeline.checks import check_feasible, check_n_inputs
 from tinybeat.pipeline.config import Config
 from tinybeat.datasets.table import Table
@@ -19,13 +32,65 @@ from tinybeat.core.quantize import quantize_inputs
 from tinybeat.targets import Target, load_target, target_of
 from tinybeat.targets.cost import model_cost
 
+# A quick search: this many grouped folds on at most this many training rows (every group and
+# label keeps its share), no rhythm ablation. For iterating on data, never as "the" model silently.
+QUICK_FOLDS = 3
+QUICK_ROWS = 3000
 
 
+@dataclass(frozen=True)
+class SearchPlan:
+    """How much of the data the search uses: all of it (full) or a quick share."""
+    quick: bool
+    n_folds: int
+    rows: np.ndarray   # indices of the training rows used, sorted (n_used,)
+
+    def describe(self, n_train: int) -> dict:
+        return {"mode": "quick" if self.quick else "full", "cv_folds": self.n_folds,
+                "train_rows_used": int(len(self.rows)), "train_rows": int(n_train)}
 
 
+def quick_rows(y: np.ndarray, groups: np.ndarray | None, max_rows: int, seed: int) -> np.ndarray:
+    """Sorted indices of at most ~max_rows rows: the same share of every (group, label) stratum
+    (at least one row each), so every patient and both classes stay in the quick search."""
+    n = len(y)
+    if n <= max_rows:
+        return np.arange(n)
+    codes = np.zeros(n, dtype=np.int64) if groups is None else np.unique(groups, return_inverse=True)[1].ravel()
+    keys = codes * 2 + (np.asarray(y) != 0)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        picked.append(rng.permutation(rows)[:max(1, int(round(len(rows) * max_rows / n)))])
+    return np.sort(np.concatenate(picked))
 
 
+def search_backend(cfg: Config) -> Backend:
+    """The configured backend, each task limited to TINYBEAT_THREADS OpenMP/BLAS threads (default 1)."""
+    from tinybeat.util.threads import n_threads
 
+    return Backend(cfg.search.backend, n_jobs=cfg.search.n_jobs, scheduler=cfg.search.scheduler,
+                   threads=n_threads())
+
+
+def check_backend(backend: Backend) -> None:
+    """Fail in one line, before any fitting, when the Dask scheduler cannot be reached."""
+    if backend.kind != "dask":
+        return
+    from tinybeat.errors import ConfigError
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("search.backend is dask but the Python package `distributed` is not "
+                          "installed (pip install distributed)") from None
+    try:
+        Client(backend.scheduler, timeout="10s", set_as_default=False).close()
+    except (OSError, TimeoutError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else "no reply"
+        raise ConfigError(f"search.scheduler {backend.scheduler}: cannot reach the Dask scheduler "
+                          f"({type(exc).__name__}: {detail})") from None
 
 
 def float_reference(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
@@ -67,82 +132,127 @@ def detection_summary(paths: Paths, cfg: Config) -> dict | None:
     return {"records": data["records"], "gross": data["detection"]}
 
 
-def rhythm_ablation(paths: Paths, cfg: Config, trained: dict, train_t: Table, Xtr: np.ndarray,
-                    Xte: np.ndarray, yte: np.ndarray, target: Target) -> dict | None:
-    """The default board's model refitted on the beat shape alone (None without rhythm features)."""
-    from tinybeat.pipeline.ablation import morphology_columns, morphology_only
-    from tinybeat.targets.boards import load_board
-    from tinybeat.pipeline.selection import model_budget, select_for_budget
+def ablation_entry(paths: Paths, cfg: Config, front: list[Candidate]) -> dict:
+    """The front candidate the default board gets (the best-scoring one when nothing fits it)."""
     from tinybeat.pipeline.report import DEFAULT_BOARD
+    from tinybeat.pipeline.selection import model_budget, select_for_budget
+    from tinybeat.targets.boards import load_board
 
-    if morphology_columns(train_t.feature_names) is None:
-        return None
+    entries = [c.to_dict() for c in front]
     budget = model_budget(load_board(paths.project, DEFAULT_BOARD), cfg.budget)
-    entry = select_for_budget(trained, budget, cfg.search.tie_tolerance) or \
-        max(trained["front"], key=lambda e: e["cv_metric"])
-    return morphology_only(entry, train_t.feature_names, Xtr, train_t.y, train_t.groups, Xte, yte,
+    return select_for_budget({"front": entries}, budget, cfg.search.tie_tolerance) or \
+        max(entries, key=lambda e: e["cv_metric"])
+
+
+def rhythm_ablation(entry: dict, cfg: Config, feature_names: list[str], Xtr: np.ndarray, ytr: np.ndarray,
+                    groups: np.ndarray | None, Xte: np.ndarray, yte: np.ndarray, target: Target) -> dict | None:
+    """entry's family and size refitted on the beat shape alone (None without rhythm features).
+
+    Xtr, Xte: uint8 (n, n_features) training and test inputs; ytr, groups: (n_train,).
+    """
+    from tinybeat.pipeline.ablation import morphology_columns, morphology_only
+
+    if morphology_columns(feature_names) is None:
+        return None
+    return morphology_only(entry, feature_names, Xtr, ytr, groups, Xte, yte,
                            metric=cfg.search.metric, n_folds=cfg.search.cv_folds, seed=cfg.search.seed,
                            operating_point=cfg.search.operating_point,
-                           cost=lambda m, n: model_cost(m, n, target)) | {"with_rhythm": entry["name"]}
+                           cost=functools.partial(model_cost, target=target)) | {"with_rhythm": entry["name"]}
 
 
 def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print, *,
-          board=None, before_save: Callable[[dict], object] | None = None) -> dict:
+          board=None, before_save: Callable[[dict], object] | None = None, quick: bool = False) -> dict:
     """Run the whole search and save model/trained.json (atomically) and the report.
 
     board: when given, the input count and the search grid are checked against
     it before any fitting. before_save(trained) runs before any artifact is
-    written; an exception there leaves model/ untouched.
+    written; an exception there leaves model/ untouched. quick: a quick search
+    (QUICK_FOLDS folds on at most QUICK_ROWS rows, no rhythm ablation), marked
+    as such in trained.json["search"] and the report.
     """
     from tinybeat.util.threads import training_threads
 
     with training_threads():
-        return _train(paths, cfg, fp, log, board, before_save)
+        return _train(paths, cfg, fp, log, board, before_save, quick)
+
+
+def _progress_bar(total: int, desc: str, unit: str):
+    """A tqdm bar (off when not a terminal) and a callback advancing it by one finished task."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit=unit, disable=None)
+
+    def advance(task: Task) -> None:
+        bar.set_postfix_str(task.label, refresh=False)
+        bar.update(1)
+
+    return bar, advance
 
 
 def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board,
-           before_save: Callable[[dict], object] | None) -> dict:
-    from tqdm import tqdm
-
+           before_save: Callable[[dict], object] | None, quick: bool) -> dict:
     from tinybeat.pipeline.selection import model_budget
     from tinybeat.pipeline.artifacts import budget_dict
 
     from tinybeat.pipeline.report import DEFAULT_BOARD
 
+    backend = search_backend(cfg)
+    check_backend(backend)
     train_t, test_t = load_tables(paths, cfg)
     check_n_inputs(paths.project, train_t.X.shape[1], train_t.files)
     grid = default_grid(cfg.search.families, cfg.search.max_trees)
     target = target_of(board) if board is not None else load_target(paths.project, DEFAULT_BOARD)
     if board is not None:
         check_feasible(grid, train_t.X.shape[1], model_budget(board, cfg.budget), target)
-    Xtr = quantize_inputs(train_t.X, cfg.data.input_range)
+    Xtr_all = quantize_inputs(train_t.X, cfg.data.input_range)
     Xte = quantize_inputs(test_t.X, cfg.data.input_range)
-    ytr, yte = train_t.y, test_t.y
-    log(f"tinybeat: {len(ytr)} training rows ({int(ytr.sum())} abnormal), {len(yte)} test rows, "
+    plan = (SearchPlan(True, min(cfg.search.cv_folds, QUICK_FOLDS),
+                       quick_rows(train_t.y, train_t.groups, QUICK_ROWS, cfg.search.seed)) if quick
+            else SearchPlan(False, cfg.search.cv_folds, np.arange(len(train_t.y))))
+    rows = plan.rows
+    Xtr, ytr, yte = Xtr_all[rows], train_t.y[rows], test_t.y
+    groups = None if train_t.groups is None else train_t.groups[rows]
+    log(f"tinybeat: {len(train_t.y)} training rows ({int(train_t.y.sum())} abnormal), {len(yte)} test rows, "
         f"{Xtr.shape[1]} inputs")
-    n_steps = len(grid) * cfg.search.cv_folds
-    with tqdm(total=n_steps, desc="cross-validating", unit="fit", disable=None) as bar:
-        def progress(msg: str) -> None:
-            bar.set_postfix_str(msg, refresh=False)
-            bar.update(1)
-
-        cands = cross_validate(grid, Xtr, ytr, train_t.groups, metric=cfg.search.metric,
-                               n_folds=cfg.search.cv_folds, seed=cfg.search.seed,
-                               operating_point=cfg.search.operating_point,
-                               cost=lambda m, n: model_cost(m, n, target), progress=progress)
+    if quick:
+        log(f"tinybeat: QUICK search: {plan.n_folds} folds on {len(rows)} of {len(train_t.y)} training rows, no "
+            "rhythm ablation; for iterating on data, not the full search (train without --quick / "
+            "TINYBEAT_QUICK for that)")
+    folds = make_folds(ytr, groups, plan.n_folds, cfg.search.seed)
+    log(f"tinybeat: cross-validating {len(grid)} fits x {len(folds)} folds on {backend.describe()}")
+    # batch 1: the float reference (needs nothing else) and every (fit, fold) of the search
+    ref_task = Task(float_reference, (train_t.X[rows], ytr, test_t.X, yte, cfg.search.seed), "float reference")
+    tasks = [ref_task] + fold_tasks(grid, Xtr, ytr, folds, cfg.search.seed)
+    bar, advance = _progress_bar(len(tasks), "cross-validating", "fit")
+    with bar:
+        results = run_tasks(tasks, backend, progress=advance, scatter=(Xtr, ytr))
+    ref, ref_scores = results[0]
+    cands = score_folds(grid, ytr, folds, results[1:], metric=cfg.search.metric,
+                        operating_point=cfg.search.operating_point, n_inputs=Xtr.shape[1],
+                        cost=functools.partial(model_cost, target=target))
     front = pareto_front(cands)
+    # batch 2: the front refitted on all (used) training rows, and the rhythm ablation of the default pick
+    tasks = refit_tasks(front, Xtr, ytr, cfg.search.seed)
+    if not quick:
+        entry = ablation_entry(paths, cfg, front)
+        tasks.append(Task(rhythm_ablation, (entry, cfg, list(train_t.feature_names), Xtr, ytr, groups, Xte, yte,
+                                            target), "rhythm ablation"))
+    bar, advance = _progress_bar(len(tasks), "refitting the Pareto front", "fit")
+    with bar:
+        results = run_tasks(tasks, backend, progress=advance, scatter=(Xtr, ytr))
+    models = {name: model for got in results[:len(tasks) - (0 if quick else 1)] for name, model in got.items()}
     entries = []
-    for cand in tqdm(front, desc="refitting the Pareto front", unit="model", disable=None):
-        model = refit(cand, Xtr, ytr, cfg.search.seed)
+    for cand in front:
+        model = models[cand.name]
         # score > threshold: class 1; clipped to int32 (beyond every reachable score anyway)
         threshold = int(np.clip(np.floor(cand.threshold * model.score_scale), -2**31 + 1, 2**31 - 1))
         scores = families.predict_scores(model, Xte)
         entries.append({**cand.to_dict(), "model": families.to_dict(model), "decision_threshold": threshold,
                         "test": summary(yte, scores, threshold)})
-    ref, ref_scores = float_reference(train_t.X, ytr, test_t.X, yte, cfg.search.seed)
     trained = {
         "fingerprint": fp,
         "version": __version__,
+        "search": plan.describe(len(train_t.y)),
         "metric": cfg.search.metric,
         "operating_point": cfg.search.operating_point,
         "n_inputs": int(Xtr.shape[1]),
@@ -159,8 +269,8 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
         "golden_inputs": golden_inputs(Xte, yte).tolist(),
         "feature_names": list(train_t.feature_names),
         "detection": detection_summary(paths, cfg),
+        "morphology_only": None if quick else results[-1],
     }
-    trained["morphology_only"] = rhythm_ablation(paths, cfg, trained, train_t, Xtr, Xte, yte, target)
     if before_save is not None:
         before_save(trained)  # e.g. nothing fits the board: raise before any artifact changes
     from tinybeat.pipeline.report import write_report
@@ -168,3 +278,4 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
     write_report(paths, cfg, trained, Xte, yte, ref_scores)
     save_trained(paths, trained)
     return trained
+
