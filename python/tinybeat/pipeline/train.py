@@ -36,6 +36,7 @@ from tinybeat.targets.cost import model_cost
 # label keeps its share), no rhythm ablation. For iterating on data, never as "the" model silently.
 QUICK_FOLDS = 3
 QUICK_ROWS = 3000
+DASK_CONNECT_TIMEOUT_S = 10  # how long to wait for the Dask scheduler before failing
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def check_backend(backend: Backend) -> None:
         raise ConfigError("search.backend is dask but the Python package `distributed` is not "
                           "installed (pip install distributed)") from None
     try:
-        Client(backend.scheduler, timeout="10s", set_as_default=False).close()
+        Client(backend.scheduler, timeout=f"{DASK_CONNECT_TIMEOUT_S}s", set_as_default=False).close()
     except (OSError, TimeoutError, ValueError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else "no reply"
         raise ConfigError(f"search.scheduler {backend.scheduler}: cannot reach the Dask scheduler "
