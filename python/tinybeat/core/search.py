@@ -90,20 +90,23 @@ def serial_backend() -> Backend:
 
 
 def fold_fit(spec: FitSpec, X_u8: np.ndarray, y: np.ndarray, train_rows: np.ndarray, val_rows: np.ndarray,
-             seed: int) -> list[tuple[str, int | None, IntModel, np.ndarray]]:
+             seed: int, metric: str) -> list[tuple[str, int | None, IntModel, np.ndarray, float]]:
     """One task of the search: fit `spec` on the training rows of one fold and score the held-out rows.
 
-    Returns (name, n_trees, integer model, int64 scores on val_rows) per candidate
-    of the fit (every tree prefix of a tree ensemble).
+    Returns (name, n_trees, integer model, int64 scores on val_rows, the fold's metric) per
+    candidate of the fit (every tree prefix of a tree ensemble).
     """
-    return [(name, n_trees, model, families.predict_scores(model, X_u8[val_rows]))
-            for name, n_trees, model in fit_integer_models(spec, X_u8[train_rows], y[train_rows], seed)]
+    out = []
+    for name, n_trees, model in fit_integer_models(spec, X_u8[train_rows], y[train_rows], seed):
+        scores = families.predict_scores(model, X_u8[val_rows])
+        out.append((name, n_trees, model, scores, float(score_metric(metric, y[val_rows], scores))))
+    return out
 
 
 def fold_tasks(grid: list[FitSpec], X_u8: np.ndarray, y: np.ndarray,
-               folds: list[tuple[np.ndarray, np.ndarray]], seed: int) -> list[Task]:
+               folds: list[tuple[np.ndarray, np.ndarray]], seed: int, metric: str) -> list[Task]:
     """The cross-validation as independent tasks, spec-major: grid[i] on fold k is task i * len(folds) + k."""
-    return [Task(fold_fit, (spec, X_u8, y, tr, va, seed),
+    return [Task(fold_fit, (spec, X_u8, y, tr, va, seed, metric),
                  f"{spec.family} {spec.param_dict()} fold {k + 1}/{len(folds)}")
             for spec in grid for k, (tr, va) in enumerate(folds)]
 
@@ -121,7 +124,7 @@ def score_folds(grid: list[FitSpec], y: np.ndarray, folds: list[tuple[np.ndarray
     results = iter(results)
     for spec in grid:
         for _, va in folds:
-            for name, n_trees, model, scores in next(results):
+            for name, n_trees, model, scores, fold_metric in next(results):
                 cand = by_name.get(name)
                 if cand is None:
                     c = cost(model, n_inputs)
@@ -131,7 +134,7 @@ def score_folds(grid: list[FitSpec], y: np.ndarray, folds: list[tuple[np.ndarray
                     )
                     oof[name] = np.zeros(len(y), dtype=np.float64)
                 oof[name][va] = scores / model.score_scale
-                cand.fold_metrics.append(score_metric(metric, y[va], scores))
+                cand.fold_metrics.append(fold_metric)
     for name, cand in by_name.items():
         # the decision threshold is chosen on out-of-fold scores: never on the test split
         cand.threshold = best_threshold(y, oof[name], operating_point)
@@ -159,7 +162,7 @@ def cross_validate(grid: list[FitSpec], X_u8: np.ndarray, y: np.ndarray, groups:
     process, one after another); progress(label) is called as each one finishes.
     """
     folds = make_folds(y, groups, n_folds, seed)
-    tasks = fold_tasks(grid, X_u8, y, folds, seed)
+    tasks = fold_tasks(grid, X_u8, y, folds, seed, metric)
     results = run_tasks(tasks, backend or serial_backend(), progress=(lambda t: progress(t.label)) if progress else None,
                         scatter=(X_u8, y))
     return score_folds(grid, y, folds, results, metric=metric, operating_point=operating_point,

@@ -221,8 +221,8 @@ def quick_notice(trained: dict) -> list[str]:
     if s.get("mode") != "quick":
         return []
     return [f"**This model came from a QUICK search**: {s['cv_folds']}-fold cross-validation on "
-            f"{s['train_rows_used']} of the {s['train_rows']} training beats, front refitted on those beats, no "
-            "rhythm ablation. It is for iterating on data; `tinybeat train` (without --quick) runs the full search.",
+            f"{s['train_rows_used']} of the {s['train_rows']} training beats, at most {s.get('max_trees')} trees, front "
+            "refitted on those beats, no rhythm ablation. It is for iterating on data; `tinybeat train` (without --quick) runs the full search.",
             ""]
 
 

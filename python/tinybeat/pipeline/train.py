@@ -5,8 +5,8 @@ this machine's cores, or a Dask cluster; see tinybeat.core.parallel) in two
 batches: the float reference with every (fit, fold) of the cross-validation,
 then the Pareto front's refits with the rhythm ablation. A quick search
 (`tinybeat train --quick`, TINYBEAT_QUICK=1) cross-validates on QUICK_FOLDS
-folds of at most QUICK_ROWS training rows and says so in trained.json, the
-report and the build log.
+folds of at most QUICK_ROWS training rows, with at most QUICK_MAX_TREES trees,
+and says so in trained.json, the report and the build log.
 """
 
 from __future__ import annotations
@@ -20,22 +20,24 @@ import numpy as np
 from tinybeat import __version__
 from tinybeat.core import families
 from tinybeat.core.parallel import Backend, Task, run_tasks
+from tinybeat.pipeline.ablation import morphology_columns, morphology_result, morphology_tasks
 from tinybeat.core.search import (Candidate, default_grid, fold_tasks, make_folds, pareto_front, refit_tasks,
                                   score_folds)
 from tinybeat.pipeline.checks import check_feasible, check_n_inputs
 from tinybeat.pipeline.config import Config
-from tinybeat.datasets.table import Table
 from tinybeat.pipeline.tables import load_tables, split_kind
 from tinybeat.core.metrics import summary
 from tinybeat.pipeline.artifacts import Paths, golden_inputs, save_trained
 from tinybeat.core.quantize import quantize_inputs
-from tinybeat.targets import Target, load_target, target_of
+from tinybeat.targets import load_target, target_of
 from tinybeat.targets.cost import model_cost
 
 # A quick search: this many grouped folds on at most this many training rows (every group and
-# label keeps its share), no rhythm ablation. For iterating on data, never as "the" model silently.
+# label keeps its share), tree ensembles of at most QUICK_MAX_TREES, no rhythm ablation. For
+# iterating on data, never as "the" model silently.
 QUICK_FOLDS = 3
-QUICK_ROWS = 3000
+QUICK_ROWS = 2000
+QUICK_MAX_TREES = 32
 DASK_CONNECT_TIMEOUT_S = 10  # how long to wait for the Dask scheduler before failing
 
 
@@ -46,8 +48,10 @@ class SearchPlan:
     n_folds: int
     rows: np.ndarray   # indices of the training rows used, sorted (n_used,)
 
+    max_trees: int
+
     def describe(self, n_train: int) -> dict:
-        return {"mode": "quick" if self.quick else "full", "cv_folds": self.n_folds,
+        return {"mode": "quick" if self.quick else "full", "cv_folds": self.n_folds, "max_trees": self.max_trees,
                 "train_rows_used": int(len(self.rows)), "train_rows": int(n_train)}
 
 
@@ -145,22 +149,6 @@ def ablation_entry(paths: Paths, cfg: Config, front: list[Candidate]) -> dict:
         max(entries, key=lambda e: e["cv_metric"])
 
 
-def rhythm_ablation(entry: dict, cfg: Config, feature_names: list[str], Xtr: np.ndarray, ytr: np.ndarray,
-                    groups: np.ndarray | None, Xte: np.ndarray, yte: np.ndarray, target: Target) -> dict | None:
-    """entry's family and size refitted on the beat shape alone (None without rhythm features).
-
-    Xtr, Xte: uint8 (n, n_features) training and test inputs; ytr, groups: (n_train,).
-    """
-    from tinybeat.pipeline.ablation import morphology_columns, morphology_only
-
-    if morphology_columns(feature_names) is None:
-        return None
-    return morphology_only(entry, feature_names, Xtr, ytr, groups, Xte, yte,
-                           metric=cfg.search.metric, n_folds=cfg.search.cv_folds, seed=cfg.search.seed,
-                           operating_point=cfg.search.operating_point,
-                           cost=functools.partial(model_cost, target=target)) | {"with_rhythm": entry["name"]}
-
-
 def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print, *,
           board=None, before_save: Callable[[dict], object] | None = None, quick: bool = False) -> dict:
     """Run the whole search and save model/trained.json (atomically) and the report.
@@ -168,7 +156,7 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
     board: when given, the input count and the search grid are checked against
     it before any fitting. before_save(trained) runs before any artifact is
     written; an exception there leaves model/ untouched. quick: a quick search
-    (QUICK_FOLDS folds on at most QUICK_ROWS rows, no rhythm ablation), marked
+    (QUICK_FOLDS folds on at most QUICK_ROWS rows, at most QUICK_MAX_TREES trees, no rhythm ablation), marked
     as such in trained.json["search"] and the report.
     """
     from tinybeat.util.threads import training_threads
@@ -201,29 +189,30 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
     check_backend(backend)
     train_t, test_t = load_tables(paths, cfg)
     check_n_inputs(paths.project, train_t.X.shape[1], train_t.files)
-    grid = default_grid(cfg.search.families, cfg.search.max_trees)
+    max_trees = min(cfg.search.max_trees, QUICK_MAX_TREES) if quick else cfg.search.max_trees
+    grid = default_grid(cfg.search.families, max_trees)
     target = target_of(board) if board is not None else load_target(paths.project, DEFAULT_BOARD)
     if board is not None:
         check_feasible(grid, train_t.X.shape[1], model_budget(board, cfg.budget), target)
     Xtr_all = quantize_inputs(train_t.X, cfg.data.input_range)
     Xte = quantize_inputs(test_t.X, cfg.data.input_range)
     plan = (SearchPlan(True, min(cfg.search.cv_folds, QUICK_FOLDS),
-                       quick_rows(train_t.y, train_t.groups, QUICK_ROWS, cfg.search.seed)) if quick
-            else SearchPlan(False, cfg.search.cv_folds, np.arange(len(train_t.y))))
+                       quick_rows(train_t.y, train_t.groups, QUICK_ROWS, cfg.search.seed), max_trees) if quick
+            else SearchPlan(False, cfg.search.cv_folds, np.arange(len(train_t.y)), max_trees))
     rows = plan.rows
     Xtr, ytr, yte = Xtr_all[rows], train_t.y[rows], test_t.y
     groups = None if train_t.groups is None else train_t.groups[rows]
     log(f"tinybeat: {len(train_t.y)} training rows ({int(train_t.y.sum())} abnormal), {len(yte)} test rows, "
         f"{Xtr.shape[1]} inputs")
     if quick:
-        log(f"tinybeat: QUICK search: {plan.n_folds} folds on {len(rows)} of {len(train_t.y)} training rows, no "
-            "rhythm ablation; for iterating on data, not the full search (train without --quick / "
+        log(f"tinybeat: QUICK search: {plan.n_folds} folds on {len(rows)} of {len(train_t.y)} training rows, at "
+            f"most {max_trees} trees, no rhythm ablation; for iterating on data, not the full search (train without --quick / "
             "TINYBEAT_QUICK for that)")
     folds = make_folds(ytr, groups, plan.n_folds, cfg.search.seed)
     log(f"tinybeat: cross-validating {len(grid)} fits x {len(folds)} folds on {backend.describe()}")
     # batch 1: the float reference (needs nothing else) and every (fit, fold) of the search
     ref_task = Task(float_reference, (train_t.X[rows], ytr, test_t.X, yte, cfg.search.seed), "float reference")
-    tasks = [ref_task] + fold_tasks(grid, Xtr, ytr, folds, cfg.search.seed)
+    tasks = [ref_task] + fold_tasks(grid, Xtr, ytr, folds, cfg.search.seed, cfg.search.metric)
     bar, advance = _progress_bar(len(tasks), "cross-validating", "fit")
     with bar:
         results = run_tasks(tasks, backend, progress=advance, scatter=(Xtr, ytr))
@@ -234,14 +223,21 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
     front = pareto_front(cands)
     # batch 2: the front refitted on all (used) training rows, and the rhythm ablation of the default pick
     tasks = refit_tasks(front, Xtr, ytr, cfg.search.seed)
-    if not quick:
+    n_refits = len(tasks)
+    shape_cols = None if quick else morphology_columns(train_t.feature_names)
+    if shape_cols is not None:
         entry = ablation_entry(paths, cfg, front)
-        tasks.append(Task(rhythm_ablation, (entry, cfg, list(train_t.feature_names), Xtr, ytr, groups, Xte, yte,
-                                            target), "rhythm ablation"))
+        Xtr_shape = np.ascontiguousarray(Xtr[:, shape_cols])
+        tasks += morphology_tasks(entry, Xtr_shape, ytr, folds, seed=cfg.search.seed, metric=cfg.search.metric)
     bar, advance = _progress_bar(len(tasks), "refitting the Pareto front", "fit")
     with bar:
         results = run_tasks(tasks, backend, progress=advance, scatter=(Xtr, ytr))
-    models = {name: model for got in results[:len(tasks) - (0 if quick else 1)] for name, model in got.items()}
+    models = {name: model for got in results[:n_refits] for name, model in got.items()}
+    morphology = None
+    if shape_cols is not None:
+        morphology = morphology_result(entry, ytr, folds, results[n_refits:], np.ascontiguousarray(Xte[:, shape_cols]),
+                                       yte, metric=cfg.search.metric, operating_point=cfg.search.operating_point,
+                                       cost=functools.partial(model_cost, target=target)) | {"with_rhythm": entry["name"]}
     entries = []
     for cand in front:
         model = models[cand.name]
@@ -270,7 +266,7 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
         "golden_inputs": golden_inputs(Xte, yte).tolist(),
         "feature_names": list(train_t.feature_names),
         "detection": detection_summary(paths, cfg),
-        "morphology_only": None if quick else results[-1],
+        "morphology_only": morphology,
     }
     if before_save is not None:
         before_save(trained)  # e.g. nothing fits the board: raise before any artifact changes
