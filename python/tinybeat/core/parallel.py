@@ -62,6 +62,33 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _warm() -> None:
+    """A task that loads what the search's tasks use (a worker's first task pays for it)."""
+    import sklearn.ensemble  # noqa: F401
+    import sklearn.linear_model  # noqa: F401
+    import sklearn.neural_network  # noqa: F401
+
+    import tinybeat.core.search  # noqa: F401
+
+
+def warm_up(backend: Backend) -> Callable[[], None]:
+    """Start the local worker processes in the background (they import scikit-learn meanwhile, ~1.5 s),
+    e.g. while this process loads the data; returns a function that waits until they are ready."""
+    if backend.kind != "local" or backend.workers() == 1:
+        return lambda: None
+    import threading
+
+    def run() -> None:
+        try:
+            run_tasks([Task(_warm, (), "start")] * backend.workers(), backend)
+        except Exception:  # noqa: BLE001  (the real tasks report any worker problem)
+            pass
+
+    thread = threading.Thread(target=run, name="tinybeat-warm-up", daemon=True)
+    thread.start()
+    return thread.join
+
+
 def _call(index: int, fn: Callable[..., Any], args: tuple, threads: int) -> tuple[int, Any]:
     """Run one task with `threads` OpenMP/BLAS threads; returns (index, result)."""
     from threadpoolctl import threadpool_limits

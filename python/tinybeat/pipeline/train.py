@@ -19,7 +19,7 @@ import numpy as np
 
 from tinybeat import __version__
 from tinybeat.core import families
-from tinybeat.core.parallel import Backend, Task, run_tasks
+from tinybeat.core.parallel import Backend, Task, run_tasks, warm_up
 from tinybeat.pipeline.ablation import morphology_columns, morphology_result, morphology_tasks
 from tinybeat.core.search import (Candidate, default_grid, fold_tasks, make_folds, pareto_front, refit_tasks,
                                   score_folds)
@@ -35,7 +35,7 @@ from tinybeat.targets.cost import model_cost
 # A quick search: this many grouped folds on at most this many training rows (every group and
 # label keeps its share), tree ensembles of at most QUICK_MAX_TREES, no rhythm ablation. For
 # iterating on data, never as "the" model silently.
-QUICK_FOLDS = 3
+QUICK_FOLDS = 2
 QUICK_ROWS = 2000
 QUICK_MAX_TREES = 32
 DASK_CONNECT_TIMEOUT_S = 10  # how long to wait for the Dask scheduler before failing
@@ -187,6 +187,7 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
 
     backend = search_backend(cfg)
     check_backend(backend)
+    workers_ready = warm_up(backend)  # worker processes start while the data loads
     train_t, test_t = load_tables(paths, cfg)
     check_n_inputs(paths.project, train_t.X.shape[1], train_t.files)
     max_trees = min(cfg.search.max_trees, QUICK_MAX_TREES) if quick else cfg.search.max_trees
@@ -213,6 +214,7 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
     # batch 1: the float reference (needs nothing else) and every (fit, fold) of the search
     ref_task = Task(float_reference, (train_t.X[rows], ytr, test_t.X, yte, cfg.search.seed), "float reference")
     tasks = [ref_task] + fold_tasks(grid, Xtr, ytr, folds, cfg.search.seed, cfg.search.metric)
+    workers_ready()
     bar, advance = _progress_bar(len(tasks), "cross-validating", "fit")
     with bar:
         results = run_tasks(tasks, backend, progress=advance, scatter=(Xtr, ytr))
