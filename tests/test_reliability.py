@@ -246,7 +246,8 @@ def test_training_uses_one_openmp_thread(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(automl, "fit_integer_models", spy)
     monkeypatch.delenv("TINYBEAT_THREADS", raising=False)
     X, y, g = synthetic_table()
-    project = make_project(tmp_path / "p", header_config(), {"data/train.csv": header_csv(X, y, g)})
+    # n_jobs 1: the fits run in this process, where the spy sees them (worker processes: tests/test_search.py)
+    project = make_project(tmp_path / "p", header_config(search={"n_jobs": 1}), {"data/train.csv": header_csv(X, y, g)})
     with threadpool_limits(limits=2):
         ensure_model(project, MEGA, log=quiet)
     assert seen and set(seen) == {1}, seen

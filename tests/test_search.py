@@ -62,6 +62,20 @@ def test_run_tasks_returns_results_in_task_order_on_every_backend():
     assert run_tasks([], Backend(n_jobs=2)) == []
 
 
+def _pool_threads() -> list[int]:
+    import sklearn.ensemble  # noqa: F401  (loads libgomp)
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info()]
+
+
+def test_every_task_runs_with_the_configured_thread_count_in_every_worker():
+    """Training uses 1 OpenMP/BLAS thread per process on purpose (util/threads.py): worker processes too."""
+    for backend in (Backend(n_jobs=2, threads=1), Backend(n_jobs=1, threads=1)):
+        seen = run_tasks([Task(_pool_threads, ())] * 4, backend)
+        assert all(seen) and {n for s in seen for n in s} == {1}, seen
+
+
 def test_cross_validation_and_refits_do_not_depend_on_the_worker_count():
     X, y, groups = synthetic_table()
     Xu = quantize_inputs(X, (0.0, 1.0))

@@ -68,7 +68,8 @@ def _warm() -> None:
     import sklearn.linear_model  # noqa: F401
     import sklearn.neural_network  # noqa: F401
 
-    import tinybeat.core.search  # noqa: F401
+    import tinybeat.core.families  # noqa: F401
+    import tinybeat.core.metrics  # noqa: F401
 
 
 def warm_up(backend: Backend) -> Callable[[], None]:
