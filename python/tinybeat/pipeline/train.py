@@ -47,8 +47,7 @@ class SearchPlan:
     quick: bool
     n_folds: int
     rows: np.ndarray   # indices of the training rows used, sorted (n_used,)
-
-    max_trees: int
+    max_trees: int     # largest tree ensemble tried
 
     def describe(self, n_train: int) -> dict:
         return {"mode": "quick" if self.quick else "full", "cv_folds": self.n_folds, "max_trees": self.max_trees,
@@ -156,8 +155,9 @@ def train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None] = print
     board: when given, the input count and the search grid are checked against
     it before any fitting. before_save(trained) runs before any artifact is
     written; an exception there leaves model/ untouched. quick: a quick search
-    (QUICK_FOLDS folds on at most QUICK_ROWS rows, at most QUICK_MAX_TREES trees, no rhythm ablation), marked
-    as such in trained.json["search"] and the report.
+    (QUICK_FOLDS folds on at most QUICK_ROWS rows, at most QUICK_MAX_TREES
+    trees, no rhythm ablation), marked as such in trained.json["search"] and
+    the report.
     """
     from tinybeat.util.threads import training_threads
 
@@ -207,8 +207,8 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
         f"{Xtr.shape[1]} inputs")
     if quick:
         log(f"tinybeat: QUICK search: {plan.n_folds} folds on {len(rows)} of {len(train_t.y)} training rows, at "
-            f"most {max_trees} trees, no rhythm ablation; for iterating on data, not the full search (train without --quick / "
-            "TINYBEAT_QUICK for that)")
+            f"most {max_trees} trees, no rhythm ablation; for iterating on data, not the full search (train "
+            "without --quick / TINYBEAT_QUICK for that)")
     folds = make_folds(ytr, groups, plan.n_folds, cfg.search.seed)
     log(f"tinybeat: cross-validating {len(grid)} fits x {len(folds)} folds on {backend.describe()}")
     # batch 1: the float reference (needs nothing else) and every (fit, fold) of the search
@@ -237,9 +237,10 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
     models = {name: model for got in results[:n_refits] for name, model in got.items()}
     morphology = None
     if shape_cols is not None:
-        morphology = morphology_result(entry, ytr, folds, results[n_refits:], np.ascontiguousarray(Xte[:, shape_cols]),
-                                       yte, metric=cfg.search.metric, operating_point=cfg.search.operating_point,
-                                       cost=functools.partial(model_cost, target=target)) | {"with_rhythm": entry["name"]}
+        morphology = morphology_result(
+            entry, ytr, folds, results[n_refits:], np.ascontiguousarray(Xte[:, shape_cols]), yte,
+            metric=cfg.search.metric, operating_point=cfg.search.operating_point,
+            cost=functools.partial(model_cost, target=target)) | {"with_rhythm": entry["name"]}
     entries = []
     for cand in front:
         model = models[cand.name]
@@ -277,4 +278,3 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
     write_report(paths, cfg, trained, Xte, yte, ref_scores)
     save_trained(paths, trained)
     return trained
-
