@@ -70,12 +70,34 @@ def quick_rows(y: np.ndarray, groups: np.ndarray | None, max_rows: int, seed: in
     return np.sort(np.concatenate(picked))
 
 
-def search_backend(cfg: Config) -> Backend:
-    """The configured backend, each task limited to TINYBEAT_THREADS OpenMP/BLAS threads (default 1)."""
+# Below this many training cells (rows x inputs) the default local backend uses one process: the fits
+# take milliseconds and starting worker processes (about 1.5 s) would cost more than it saves.
+SMALL_SEARCH_CELLS = 100_000
+
+
+def search_backend(cfg: Config, n_cells: int | None = None) -> Backend:
+    """The configured backend, each task limited to TINYBEAT_THREADS OpenMP/BLAS threads (default 1).
+
+    n_cells: training rows x inputs, when known: a small search on the default
+    local backend (search.n_jobs null) runs in this process.
+    """
     from tinybeat.util.threads import n_threads
 
-    return Backend(cfg.search.backend, n_jobs=cfg.search.n_jobs, scheduler=cfg.search.scheduler,
-                   threads=n_threads())
+    n_jobs = cfg.search.n_jobs
+    if cfg.search.backend == "local" and n_jobs is None and n_cells is not None and n_cells < SMALL_SEARCH_CELLS:
+        n_jobs = 1
+    return Backend(cfg.search.backend, n_jobs=n_jobs, scheduler=cfg.search.scheduler, threads=n_threads())
+
+
+def _train_bytes(paths: Paths, cfg: Config) -> int:
+    """Bytes of the training files on disk (0 when unknown): a hint of the search's size before loading."""
+    total = 0
+    for rel in cfg.data.train:
+        try:
+            total += (paths.project / rel).stat().st_size
+        except OSError:
+            pass
+    return total
 
 
 def check_backend(backend: Backend) -> None:
@@ -187,7 +209,9 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
 
     backend = search_backend(cfg)
     check_backend(backend)
-    workers_ready = warm_up(backend)  # worker processes start while the data loads
+    # worker processes start while the data loads, unless the training files are small (under
+    # 200 KB: at most ~100,000 cells, a search run in this process; see SMALL_SEARCH_CELLS)
+    workers_ready = warm_up(backend) if _train_bytes(paths, cfg) > 200_000 else (lambda: None)
     train_t, test_t = load_tables(paths, cfg)
     check_n_inputs(paths.project, train_t.X.shape[1], train_t.files)
     max_trees = min(cfg.search.max_trees, QUICK_MAX_TREES) if quick else cfg.search.max_trees
@@ -210,6 +234,7 @@ def _train(paths: Paths, cfg: Config, fp: str, log: Callable[[str], None], board
             f"most {max_trees} trees, no rhythm ablation; for iterating on data, not the full search (train "
             "without --quick / TINYBEAT_QUICK for that)")
     folds = make_folds(ytr, groups, plan.n_folds, cfg.search.seed)
+    backend = search_backend(cfg, n_cells=int(Xtr.size))
     log(f"tinybeat: cross-validating {len(grid)} fits x {len(folds)} folds on {backend.describe()}")
     # batch 1: the float reference (needs nothing else) and every (fit, fold) of the search
     ref_task = Task(float_reference, (train_t.X[rows], ytr, test_t.X, yte, cfg.search.seed), "float reference")
