@@ -144,9 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--force", action="store_true", help="retrain even if nothing changed")
     p.add_argument("--quick", action="store_true",
-                   help="when (re)training, a quick search (3 folds on a share of the rows, seconds instead of "
-                        "a minute) for iterating on data; marked as quick in model/ and the build log "
-                        "(`pio run` users: TINYBEAT_QUICK=1)")
+                   help="when (re)training, a quick search (2 folds on about 2,000 rows, at most 32 trees: "
+                        "seconds instead of a minute) for iterating on data; marked as quick in model/ and the "
+                        "build log; a later build without it retrains fully (`pio run` users: TINYBEAT_QUICK=1)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="classify the beats of a CSV file (on the PC, or on a board with --port)",
