@@ -247,7 +247,8 @@ def test_training_uses_one_openmp_thread(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(automl, "fit_integer_models", spy)
     monkeypatch.delenv("TINYBEAT_THREADS", raising=False)
     X, y, g = synthetic_table()
-    project = make_project(tmp_path / "p", header_config(), {"data/train.csv": header_csv(X, y, g)})
+    # n_jobs 1: the fits run in this process, where the spy sees them (worker processes: tests/test_search.py)
+    project = make_project(tmp_path / "p", header_config(search={"n_jobs": 1}), {"data/train.csv": header_csv(X, y, g)})
     with threadpool_limits(limits=2):
         ensure_model(project, MEGA, log=quiet)
     assert seen and set(seen) == {1}, seen
@@ -556,7 +557,8 @@ def test_predict_on_the_board_matches_the_pc(built: Path, tmp_path: Path) -> Non
 
 def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
     """The feasibility check's costs (from structure alone) are exactly those of the fitted candidates,
-    for every family."""
+    for every family; for the early-exit encodings (-ee8, -ee16) they are an upper bound, since a
+    fitted ensemble may be shallower than its depth parameter and is encoded at its own depth."""
     from tinybeat.core.search import default_grid
     from tinybeat.pipeline.checks import grid_costs
     from tinybeat.targets import load_target
@@ -572,4 +574,7 @@ def test_structural_costs_equal_the_fitted_costs(tmp_path: Path) -> None:
     assert set(predicted) == {c.name for c in saved.candidates}
     for c in saved.candidates:
         cost = predicted[c.name]
-        assert (cost.flash_bytes, cost.ram_bytes, cost.cycles) == (c.flash_bytes, c.ram_bytes, c.cycles), c
+        if "-ee" in c.name:
+            assert c.flash_bytes <= cost.flash_bytes and c.ram_bytes <= cost.ram_bytes and c.cycles <= cost.cycles, c
+        else:
+            assert (cost.flash_bytes, cost.ram_bytes, cost.cycles) == (c.flash_bytes, c.ram_bytes, c.cycles), c

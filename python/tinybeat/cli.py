@@ -19,6 +19,7 @@ EXAMPLES = """\
 examples:
   tinybeat train                        reload (or retrain when data/config changed) and write the headers
   tinybeat train --force --board uno    retrain and size the model for an Arduino Uno
+  tinybeat train --quick                a quick search while iterating on data (TINYBEAT_QUICK=1 pio run)
   tinybeat predict beats.csv            classify your beats on the PC -> predictions.csv + a summary
   tinybeat predict beats.csv --port /dev/ttyACM0 --out -   the same on a board, CSV to stdout
   tinybeat evaluate                     the test split through the simulated board (.pio/build/<board>/firmware.elf)
@@ -43,7 +44,8 @@ def _log(args):
 def cmd_train(args) -> int:
     from tinybeat.pipeline.ensure import ensure_model
 
-    ensure_model(_project(args), args.board, force_train=args.force, log=_log(args))
+    ensure_model(_project(args), args.board, force_train=args.force, quick=True if args.quick else None,
+                 log=_log(args))
     return 0
 
 
@@ -147,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(.pio/build/<board>/tinybeat/tinybeat_model.h).")
     _common(p)
     p.add_argument("--force", action="store_true", help="retrain even if nothing changed")
+    p.add_argument("--quick", action="store_true",
+                   help="when (re)training, a quick search (2 folds on about 2,000 rows, at most 32 trees: "
+                        "seconds instead of a minute) for iterating on data; marked as quick in model/ and the "
+                        "build log; a later build without it retrains fully (`pio run` users: TINYBEAT_QUICK=1)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="classify the beats of a CSV file (on the PC, or on a board with --port)",

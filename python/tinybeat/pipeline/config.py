@@ -9,6 +9,7 @@ import yaml
 
 from tinybeat.core import families
 from tinybeat.core.metrics import METRICS, OPERATING_POINTS
+from tinybeat.core.parallel import BACKENDS
 from tinybeat.errors import ConfigError
 
 __all__ = ["ConfigError", "Config", "load_config"]
@@ -42,6 +43,13 @@ class SearchConfig:
     tie_tolerance: float = 0.005
     operating_point: str = "balanced_accuracy"
     max_trees: int = 128
+    # where the search runs (never what it finds: these keys are not in the training fingerprint)
+    backend: str = "local"         # local: this machine's cores | dask: a Dask distributed cluster
+    n_jobs: int | None = None      # local worker processes (null: every usable core)
+    scheduler: str | None = None   # dask: the scheduler address, e.g. tcp://10.0.0.5:8786
+
+# SearchConfig keys that choose where the search runs, not what it finds: left out of the fingerprint
+RUN_KEYS = ("backend", "n_jobs", "scheduler")
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,11 @@ KEY_TYPES: dict[str, tuple] = {
     "search.seed": (lambda v: _is_int(v) and 0 <= v < 2**32, "a whole number from 0 to 4294967295"),
     "search.tie_tolerance": (lambda v: _is_num(v) and 0 <= v < 1, "a number from 0 to 1"),
     "search.max_trees": (lambda v: _is_int(v) and 1 <= v <= 255, "a whole number from 1 to 255"),
+    "search.backend": (lambda v: v in BACKENDS, f"one of {', '.join(BACKENDS)}"),
+    "search.n_jobs": (lambda v: v is None or (_is_int(v) and 1 <= v <= 1024),
+                      "null (every core) or a whole number of worker processes from 1 to 1024"),
+    "search.scheduler": (lambda v: v is None or (_is_str(v) and " " not in v.strip()),
+                         "null or a Dask scheduler address such as tcp://10.0.0.5:8786"),
     "budget.max_cycles": (lambda v: _is_int(v) and v > 0, "a positive whole number of cycles"),
     "budget.flash_reserve": (lambda v: _is_int(v) and v >= 0, "a whole number of bytes, 0 or more"),
     "budget.ram_reserve": (lambda v: _is_int(v) and v >= 0, "a whole number of bytes, 0 or more"),
@@ -138,6 +151,25 @@ def yaml_error_text(exc: Exception) -> str:
     context = getattr(exc, "context", None)
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
     return f"{where}{problem}" + (f" ({context})" if context else "")
+
+
+def check_backend_keys(path: Path, search: SearchConfig) -> None:
+    """search.backend, search.scheduler and search.n_jobs must agree (one line naming the key otherwise)."""
+    if search.backend == "dask":
+        if search.scheduler is None:
+            raise ConfigError(f"{path}: search.scheduler is missing; search.backend dask needs the scheduler "
+                              "address of a running Dask cluster, e.g. tcp://10.0.0.5:8786")
+        if search.n_jobs is not None:
+            raise ConfigError(f"{path}: search.n_jobs is {search.n_jobs}; it sets local worker processes and must "
+                              "be null with search.backend dask (the cluster's workers run the tasks)")
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise ConfigError(f"{path}: search.backend is dask but the Python package `distributed` is not "
+                              "installed (pip install distributed)")
+    elif search.scheduler is not None:
+        raise ConfigError(f"{path}: search.scheduler is {search.scheduler!r} but search.backend is local; "
+                          "set search.backend: dask to use that cluster, or remove search.scheduler")
 
 
 def load_config(path: Path | str) -> Config:
@@ -190,6 +222,7 @@ def load_config(path: Path | str) -> Config:
         raise ConfigError(f"{path}: search.max_trees must be between 1 and 255")
     if search.cv_folds < 2:
         raise ConfigError(f"{path}: search.cv_folds must be at least 2")
+    check_backend_keys(path, search)
     budget = _section(raw, "budget", BudgetConfig, path)
     if budget.max_cycles <= 0:
         raise ConfigError(f"{path}: budget.max_cycles must be positive")

@@ -160,6 +160,7 @@ def markdown(trained: Trained, choices: list[dict], default_board: str) -> str:
         f"on the test split: {split['test']}.",
         "",
         *([split["warning"], ""] if split["warning"] else []),
+        *quick_notice(trained),
         f"## The chosen model for `{default_board}`: `{chosen}`",
         "",
         f"- Out of 100 abnormal beats it catches **{100 * t['sensitivity']:.0f}** (sensitivity {_pct(t['sensitivity'])}).",
@@ -218,6 +219,18 @@ def markdown(trained: Trained, choices: list[dict], default_board: str) -> str:
                      f"{_pct(fe.test['accuracy'])} | {fe.flash_bytes} | {fe.cycles} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def quick_notice(trained: Trained) -> list[str]:
+    """A paragraph saying the model came from a quick search (none for a full one)."""
+    s = trained.search or {}
+    if s.get("mode") != "quick":
+        return []
+    return [f"**This model came from a QUICK search**: {s['cv_folds']}-fold cross-validation on "
+            f"{s['train_rows_used']} of the {s['train_rows']} training beats, at most {s.get('max_trees')} trees, "
+            "front refitted on those beats, no rhythm ablation. It is for iterating on data; `tinybeat train` "
+            "(without --quick) runs the full search.",
+            ""]
 
 
 def rhythm_section(trained: Trained, entry: FrontEntry) -> list[str]:
@@ -309,7 +322,7 @@ def write_report(paths: Paths, cfg: Config, trained: Trained, X_test_u8: np.ndar
     write_text_atomic(out / "report.md", markdown(trained, choices, default_board))
     report = {
         "version": trained.version, "fingerprint": trained.fingerprint, "metric": trained.metric,
-        "budget": trained.budget, "split": split,
+        "budget": trained.budget, "split": split, "search": trained.search or {"mode": "full"},
         "data": trained.data, "boards": choices,
         "chosen": {k: getattr(entry, k) for k in ("name", "family", "params", "cv_metric", "flash_bytes", "ram_bytes", "cycles", "test")},
         "float_reference": {k: v for k, v in trained.float_reference.items() if k != "roc"}, "anchor": ANCHOR,

@@ -5,7 +5,10 @@ small machine shared with other work (the build itself, another training, a
 browser) extra threads oversubscribe the cores: measured on 2 cores, the
 default data trained in 26 s alone, 68 s beside one busy process, and 26 s
 again with one OpenMP thread. One thread is therefore the default; set
-TINYBEAT_THREADS=N to use N (e.g. on an idle many-core machine).
+TINYBEAT_THREADS=N to use N (e.g. on an idle many-core machine). The search
+itself spreads over the cores as worker processes (search.n_jobs, default one
+per core; tinybeat.core.parallel), each of which runs its fits with this
+many threads.
 """
 
 from __future__ import annotations
