@@ -1,7 +1,7 @@
 /*
  * Cycle benchmark firmware: runs the generated model (model.h) on the golden
  * inputs (golden.h) and prints one line per input: "cycles <n> score <s>".
- * Built by tinybeat.avrbench with the same avr-gcc flags as the firmware.
+ * Built by tinybeat.device.measure with the same avr-gcc flags as the firmware.
  */
 #include <avr/interrupt.h>
 

@@ -169,8 +169,13 @@ class Ours:
                 model_array_bytes=int(ee.flash_bytes(model)), extra=dict(extra or {}),
                 **self._quality(scores, 0))
         board = self.tools.board
-        runs = [ee.measure_avr(self.tools.project, model, self.Xte[c], mcu=board.mcu, f_cpu=board.f_cpu)
-                for c in chunks(idx)]
+        try:
+            runs = [ee.measure_avr(self.tools.project, model, self.Xte[c], mcu=board.mcu, f_cpu=board.f_cpu)
+                    for c in chunks(idx)]
+        except RuntimeError as exc:  # the kernel's driver failed to build or run: a result, reported as such
+            r.not_fitting = f"driver failed: {str(exc)[:300]}"
+            self.log(f"  {name}: {r.not_fitting}")
+            return r
         dev = np.concatenate([p.scores for p in runs])
         cycles = np.concatenate([p.cycles for p in runs])
         bad = int(np.sum(dev != scores[idx])) + sum(int(p.check != 0) for p in runs)

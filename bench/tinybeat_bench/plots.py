@@ -8,7 +8,8 @@ from tinybeat.targets.boards import Board
 
 from tinybeat_bench.rows import Row
 
-STYLE = {"tinybeat": ("C0", "o"), "tinybeat early exit": ("C1", "D"), "emlearn float": ("C3", "s"),
+STYLE = {"tinybeat": ("C0", "o"), "tinybeat early exit": ("C1", "D"), "tinybeat etree complete": ("C4", "v"),
+         "emlearn float": ("C3", "s"),
          "emlearn int16": ("C2", "^")}
 
 

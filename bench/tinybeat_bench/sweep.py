@@ -130,8 +130,7 @@ def early_exit_jobs(section: str, name: str, ee: ModuleType | None, ours: Ours, 
             r = ours.early_exit(f"{name} {label}", ee, convert(layout), section, idx)
             r.series = f"{series} {label}" if series else ""
             return r
-        if section != "scaling" or layout == "sparse":
-            out.append((section, job))
+        out.append((section, job))
     return out
 
 
