@@ -33,7 +33,7 @@ from tinybeat_bench import data as bd, sweep  # noqa: E402
 from tinybeat_bench.emlearn_adapter import EMPTY_APP_HEADER, Emlearn  # noqa: E402
 from tinybeat_bench.markdown import markdown  # noqa: E402
 from tinybeat_bench.ours import Ours, early_exit_module  # noqa: E402
-from tinybeat_bench.plots import plot_nodes, plot_scaling  # noqa: E402
+from tinybeat_bench.plots import per_node_costs, plot_nodes, plot_scaling  # noqa: E402
 from tinybeat_bench.report import Report, RunInfo, json_text  # noqa: E402
 from tinybeat_bench.rows import EnergyModel, FitRule  # noqa: E402
 from tinybeat_bench.toolchain import Toolchain  # noqa: E402
@@ -168,13 +168,14 @@ def main(argv: list[str] | None = None) -> int:
                 "nj_per_cycle": energy.uj(1) * 1000 if energy.known else None},
         empty_app={"flash": empty.flash, "static_ram": empty.static_ram}, ram_reserve=cfg.budget.ram_reserve,
         quick=args.quick)
-    report = Report(info, ours_row, ordered, same_rows, rows.get("gbt", []), scaling, verdict(ours_row, peers),
+    gbt_rows = rows.get("gbt", [])
+    report = Report(info, ours_row, ordered, same_rows, gbt_rows, scaling, verdict(ours_row, peers),
                     boundary, limits, same, fits.same_as_chosen, plan.gbt_entry["name"] if plan.gbt_entry else None,
                     fits.hgb_same_as_entry, emlearn_on_gbt(em, fits.hgb), ee_missing,
-                    {"scaling": "scaling.png", "nodes": "nodes.png"})
+                    {"scaling": "scaling.png", "nodes": "nodes.png"}, per_node_costs(same_rows + gbt_rows + scaling))
     # everything rendered first, then written (atomically): a failure leaves the previous outputs whole
     outputs = {"scaling.png": plot_scaling(scaling, board, sweep.SCALE_DEPTH, sweep.SCALE_TREES),
-               "nodes.png": plot_nodes(same_rows + report.gbt + scaling, board),
+               "nodes.png": plot_nodes(same_rows + gbt_rows + scaling, board),
                "results.json": json_text(report).encode(), "results.md": markdown(report).encode()}
     for name, content in outputs.items():
         write_bytes_atomic(out_dir / name, content)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tinybeat_bench.report import Report, fmt_int, kernel_table, main_table, scaling_table
+from tinybeat_bench.report import Report, fmt_int, kernel_table, main_table, scaling_table, table
 
 
 def header(rep: Report) -> list[str]:
@@ -180,7 +180,12 @@ def markdown(rep: Report) -> str:
         L += ["", "## Cycles against nodes visited", "",
               "Every tree model measured above (the identical forest, the boosted model, the scaling sweep), its "
               "median cycles against the mean number of internal nodes it visits per inference: the slope is each "
-              f"kernel's cost per node. ![cycles vs nodes]({rep.plots['nodes']})"]
+              f"kernel's cost per node. ![cycles vs nodes]({rep.plots['nodes']})", "",
+              "Least-squares line per kernel over those points (cycles of the model call alone; emlearn's without "
+              "the input conversion):", ""]
+        L += table(["kernel", "points", "cycles per node visited", "intercept (cycles)", "largest deviation"],
+                   [[c["kernel"], str(c["points"]), f"{c['cycles_per_node']:.1f}", fmt_int(c["intercept"]),
+                     f"{c['max_abs_residual_pct']:.0f} %"] for c in rep.node_costs])
     L += limits_section(rep)
     L += ["", "## Cost against model size", "",
           "The same random forests (trained on the bytes; for emlearn float on x/255, the identical trees) through "

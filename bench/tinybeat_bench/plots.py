@@ -101,3 +101,24 @@ def plot_nodes(rows: list[Row], board: Board) -> bytes:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _png(plt, fig)
+
+
+def per_node_costs(rows: list[Row]) -> list[dict]:
+    """Per kernel, the least-squares line cycles = intercept + slope x nodes visited over its measured points.
+
+    Only kernels with at least 3 points at 2 or more distinct node counts; cycles of the model call alone.
+    """
+    import numpy as np
+
+    out = []
+    pts = [r for r in rows if r.nodes_visited_mean and r.cycles_median is not None and r.n_trees]
+    for label in sorted({kernel_label(r) for r in pts}):
+        sel = {(r.nodes_visited_mean, r.predict_cycles) for r in pts if kernel_label(r) == label}
+        x, y = np.array(sorted(sel)).T if sel else (np.array([]), np.array([]))
+        if len(x) < 3 or len(set(x)) < 2:
+            continue
+        slope, intercept = np.polyfit(x, y, 1)
+        resid = y - (intercept + slope * x)
+        out.append({"kernel": label, "points": int(len(x)), "cycles_per_node": float(slope),
+                    "intercept": float(intercept), "max_abs_residual_pct": float(np.max(np.abs(resid) / y) * 100)})
+    return out
