@@ -22,7 +22,7 @@ from tinybeat.core.families.trees import first_estimators
 from tinybeat_bench import emlearn_emulate as emu
 from tinybeat_bench.ours import CHUNK_BEATS, chunks
 from tinybeat_bench.rows import EnergyModel, FitRule, Row, quality
-from tinybeat_bench.toolchain import FIRMWARE_DIR, Build, Toolchain, is_flash_overflow, is_ram_overflow, ram_end_from_log
+from tinybeat_bench.toolchain import FIRMWARE_DIR, Build, Toolchain, is_flash_overflow, link_failure, ram_end_from_log
 
 PREFIX = "emm"
 MLP_STACK_ASSUMED = 192   # bytes for the MLP RAM boundary (links only); measured: ~170 B for eml_net + harness
@@ -190,11 +190,7 @@ class Emlearn:
         probe = self.probe(header)
         if not probe.ok:
             r.build_error, r.fits_board = probe.log, False
-            if is_ram_overflow(probe.log):
-                r.static_ram = ram_end_from_log(probe.log, self.empty.data_start)
-                r.not_fitting = f"RAM: link fails, static RAM {r.static_ram} B > {self.tools.board.ram_bytes} B"
-            else:
-                r.not_fitting = "flash: link fails" if is_flash_overflow(probe.log) else "build error"
+            r.not_fitting, r.static_ram = link_failure(probe, self.tools.board, self.empty.data_start)
             return
         self._sizes(r, probe)
         if r.static_ram + NO_RUN_STACK > self.tools.board.ram_bytes:

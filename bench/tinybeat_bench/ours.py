@@ -28,7 +28,7 @@ from tinybeat.device import measure
 from tinybeat.targets import Target
 
 from tinybeat_bench.rows import EnergyModel, FitRule, Row
-from tinybeat_bench.toolchain import Build, Toolchain
+from tinybeat_bench.toolchain import Build, Toolchain, link_failure
 
 CHUNK_BEATS = 100        # beats per cycle firmware (~190-byte beats; avr-gcc takes no array over 32767 B)
 AVR_MAX_OBJECT = 32767   # bytes: the largest object avr-gcc accepts (16-bit size_t)
@@ -138,24 +138,40 @@ class Ours:
                              f"{AVR_MAX_OBJECT} B object limit")
             self.log(f"  {name}: does not build ({r.not_fitting})")
             return r
-        board = self.tools.board
-        parts = [measure.measure(self.tools.project, model, self.Xte[c], mcu=board.mcu, f_cpu=board.f_cpu)
-                 for c in chunks(idx)]
-        cycles = np.concatenate([p.cycles for p in parts])
         header = c_header.model_header(model, n_inputs=self.Xte.shape[1], decision_threshold=int(threshold),
                                        fingerprint="0" * 64, cycle_estimate=0, cycle_budget=0)
         lib = self.tools.project / "lib/tinybeat"
         build = self.tools.size_probe(APP_HEADER, self.Xte.shape[1], tuple(sorted(lib.glob("*.c"))), (lib,),
                                       {"tinybeat_model.h": header})
         if not build.ok:
-            raise RuntimeError(f"{name}: size probe failed: {build.log}")
+            r.build_error = build.log
+            r.not_fitting, r.static_ram = link_failure(build, self.tools.board, self.empty.data_start)
+            self.log(f"  {name}: does not fit ({r.not_fitting})")
+            return r
+        for k, v in self._sizes(build, tb_symbol).items():
+            setattr(r, k, v)
+        board = self.tools.board
+        try:  # asserts device == Python reference, bit for bit
+            parts = [measure.measure(self.tools.project, model, self.Xte[c], mcu=board.mcu, f_cpu=board.f_cpu)
+                     for c in chunks(idx)]
+        except subprocess.CalledProcessError:
+            r.not_fitting = "flash (the cycle firmware, with its test beats, does not link)"
+            self.fit_rule.apply(r)
+            r.fits_board = False
+            self.log(f"  {name}: {r.not_fitting}")
+            return r
+        except RuntimeError as exc:
+            r.device_agrees, r.not_fitting = False, f"runs but WRONG: {exc}"
+            self.fit_rule.apply(r)
+            r.fits_board = False
+            self.log(f"  WARNING {name}: {r.not_fitting}")
+            return r
+        cycles = np.concatenate([p.cycles for p in parts])
         r.beats_measured, r.device_agrees, r.device_check = len(idx), True, "bit-exact scores (device.measure)"
         r.device_mismatches = 0
         r.cycles_median, r.cycles_min, r.cycles_max = float(np.median(cycles)), int(cycles.min()), int(cycles.max())
         r.cycles_estimate = int(model.cycles(self.Xte.shape[1], self.target.costs))
         r.stack = max(p.stack_bytes for p in parts)
-        for k, v in self._sizes(build, tb_symbol).items():
-            setattr(r, k, v)
         return self._finish(r, t0)
 
     def early_exit(self, name: str, ee: ModuleType, model, role: str, idx: np.ndarray, extra: dict | None = None) -> Row:
@@ -168,12 +184,25 @@ class Ours:
                 n_trees=model.n_trees, depth=model.depth, leaf_bits=model.leaf_bits, decision_threshold=0,
                 model_array_bytes=int(ee.flash_bytes(model)), extra=dict(extra or {}),
                 **self._quality(scores, 0))
+        r.nodes_visited_mean = float(np.mean(ee.nodes_visited(model, self.Xte[idx])))
+        lib = self.tools.project / "lib/tinybeat"
+        build = self.tools.size_probe(ETREE_APP_HEADER, self.Xte.shape[1], (lib / "tb_etree.c",), (lib,),
+                                      {"etree_model.c": ee.c_source(model)})
+        if not build.ok:
+            r.build_error = build.log
+            r.not_fitting, r.static_ram = link_failure(build, self.tools.board, self.empty.data_start)
+            self.log(f"  {name}: does not fit ({r.not_fitting})")
+            return r
+        for k, v in self._sizes(build, etree_symbol).items():
+            setattr(r, k, v)
         board = self.tools.board
         try:
             runs = [ee.measure_avr(self.tools.project, model, self.Xte[c], mcu=board.mcu, f_cpu=board.f_cpu)
                     for c in chunks(idx)]
         except RuntimeError as exc:  # the kernel's driver failed to build or run: a result, reported as such
             r.not_fitting = f"driver failed: {str(exc)[:300]}"
+            self.fit_rule.apply(r)
+            r.fits_board = False
             self.log(f"  {name}: {r.not_fitting}")
             return r
         dev = np.concatenate([p.scores for p in runs])
@@ -182,18 +211,10 @@ class Ours:
         r.beats_measured, r.device_agrees, r.device_mismatches = len(idx), bad == 0, bad
         r.device_check = "bit-exact scores against early_exit.predict_scores, tb_etree_check OK"
         r.cycles_median, r.cycles_min, r.cycles_max = float(np.median(cycles)), int(cycles.min()), int(cycles.max())
-        r.nodes_visited_mean = float(np.mean(ee.nodes_visited(model, self.Xte[idx])))
         if hasattr(ee, "estimate_cycles"):
             r.cycles_estimate = int(ee.estimate_cycles(model, self.Xte[idx]))
         if bad:
             self.log(f"  WARNING {name}: the device disagrees with the Python reference on {bad} beats")
-        lib = self.tools.project / "lib/tinybeat"
-        build = self.tools.size_probe(ETREE_APP_HEADER, self.Xte.shape[1], (lib / "tb_etree.c",), (lib,),
-                                      {"etree_model.c": ee.c_source(model)})
-        if not build.ok:
-            raise RuntimeError(f"{name}: size probe failed: {build.log}")
-        for k, v in self._sizes(build, etree_symbol).items():
-            setattr(r, k, v)
         return self._finish(r, t0)
 
     def tree_boundary(self, forest, lo: int, hi: int) -> dict:

@@ -131,3 +131,11 @@ def ram_end_from_log(log: str, data_start: int) -> int | None:
     """
     found = [int(a, 16) for a in re.findall(r"address 0x(80[0-9a-fA-F]{4})", log)]
     return max(found) - data_start if found else None
+
+
+def link_failure(build: Build, board: Board, data_start: int | None) -> tuple[str, int | None]:
+    """Why a size probe did not link, in one phrase, and the static RAM it needed (bytes) when RAM overflowed."""
+    if is_ram_overflow(build.log):
+        ram = ram_end_from_log(build.log, data_start) if data_start is not None else None
+        return f"RAM: link fails, static RAM {ram} B > {board.ram_bytes} B", ram
+    return ("flash: link fails" if is_flash_overflow(build.log) else "build error"), None
