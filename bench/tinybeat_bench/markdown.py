@@ -71,7 +71,7 @@ def same_section(rep: Report) -> list[str]:
     ee = ("Our kernels: `tb_trees_score` (complete trees, every level of every tree: nodes visited = depth x trees) "
           "and `tb_etree_score` (preorder byte streams: `early exit` stops each path at its leaf, nodes visited = "
           "mean path length over the measured beats from the Python reference; `etree complete` is its padded "
-          "layout)." if not rep.early_exit else
+          "layout, with int16 leaves like ours or, `int8`, 8-bit leaves)." if not rep.early_exit else
           f"Our kernel: `tb_trees_score` (complete trees: nodes visited = depth x trees). The early-exit kernel is "
           f"not in this table: {rep.early_exit}.")
     return ["", f"## Same trees, every engine: random forest depth {cd} x {cn} trees", "",
@@ -125,11 +125,10 @@ def limits_section(rep: Report) -> list[str]:
     t = lim.get("tinybeat")
     if t:
         L.append(f"- **tinybeat random forest** (`tb_trees_score`), depth {t['depth']}: **{t['largest_working']} trees "
-                 f"work, {t['first_failing']} do not** ({t['first_failing_result']}). The kernel reads the model with "
+                 f"work, {t['first_failing']} do not** (at {t['first_failing']}: {t['first_failing_result']}). The kernel reads the model with "
                  f"`pgm_read_byte/word` (16-bit addresses, lib/tinybeat/tb_flash.h), so its arrays must lie in the "
                  f"first 64 KB of flash, and avr-gcc accepts no array over 32767 B; at {t['largest_working']} trees the "
-                 f"arrays take {fmt_int(t['model_array_bytes_at_largest'])} B. Past that limit the firmware builds but "
-                 "computes wrong scores, silently.")
+                 f"arrays take {fmt_int(t['model_array_bytes_at_largest'])} B.")
     return L
 
 

@@ -76,7 +76,8 @@ def kernel_label(r: Row) -> str:
     if r.engine.startswith("emlearn"):
         return f"emlearn {r.features} (inline code{', soft vote' if r.leaf_bits else ''})"
     if r.kernel == "tb_etree_score":
-        return "tinybeat tb_etree_score " + ("early exit" if "early exit" in r.name else "complete layout")
+        return (f"tinybeat tb_etree_score {'early exit' if 'early exit' in r.name else 'complete layout'}, "
+                f"int{r.leaf_bits} leaves")
     return f"tinybeat {r.kernel} (complete trees)"
 
 

@@ -121,13 +121,20 @@ def main_jobs(plan: Plan, fits: Fits, ours: Ours, em: Emlearn, d: bd.Data, idx: 
 
 def early_exit_jobs(section: str, name: str, ee: ModuleType | None, ours: Ours, convert: Callable, idx: np.ndarray,
                     series: str = "") -> list[Job]:
-    """Our early-exit kernel on one model, in both of its layouts; nothing when the module is missing."""
+    """Our early-exit kernel on one model: its sparse (early exit) and complete layouts with int16 leaves, and
+    outside the scaling sweep the complete layout with int8 leaves too; nothing when the module is missing.
+
+    convert(layout, leaf_bits) -> the early-exit model.
+    """
     if ee is None:
         return []
+    variants = [("sparse", 16, "early exit"), ("complete", 16, "etree complete")]
+    if section != "scaling":
+        variants.append(("complete", 8, "etree complete int8"))
     out: list[Job] = []
-    for layout, label in (("sparse", "early exit"), ("complete", "etree complete")):
-        def job(layout=layout, label=label) -> Row:
-            r = ours.early_exit(f"{name} {label}", ee, convert(layout), section, idx)
+    for layout, bits, label in variants:
+        def job(layout=layout, bits=bits, label=label) -> Row:
+            r = ours.early_exit(f"{name} {label}", ee, convert(layout, bits), section, idx)
             r.series = f"{series} {label}" if series else ""
             return r
         out.append((section, job))
@@ -141,7 +148,7 @@ def same_jobs(plan: Plan, fits: Fits, ours: Ours, ee: ModuleType | None, idx: np
     model = families.trees.from_random_forest(fb, cd)
     jobs: list[Job] = [("same", lambda: ours.complete(f"tinybeat rf d{cd}x{cn} complete", model, "same-trees", idx))]
     return jobs + early_exit_jobs("same", f"tinybeat rf d{cd}x{cn}", ee, ours,
-                                  lambda layout: ee.from_random_forest(fb, layout=layout), idx)
+                                  lambda layout, bits: ee.from_random_forest(fb, leaf_bits=bits, layout=layout), idx)
 
 
 def gbt_jobs(plan: Plan, fits: Fits, ours: Ours, ee: ModuleType | None, d: bd.Data, idx: np.ndarray) -> list[Job]:
@@ -160,7 +167,7 @@ def gbt_jobs(plan: Plan, fits: Fits, ours: Ours, ee: ModuleType | None, d: bd.Da
     model = families.trees.from_hist_gbt(hgb, depth)
     jobs: list[Job] = [("gbt", host), ("gbt", lambda: ours.complete(f"tinybeat {e['name']} complete", model, "gbt", idx))]
     return jobs + early_exit_jobs("gbt", f"tinybeat {e['name']}", ee, ours,
-                                  lambda layout: ee.from_hist_gbt(hgb, layout=layout), idx)
+                                  lambda layout, bits: ee.from_hist_gbt(hgb, leaf_bits=bits, layout=layout), idx)
 
 
 def scaling_jobs(plan: Plan, fits: Fits, ours: Ours, em: Emlearn, ee: ModuleType | None, d: bd.Data,
@@ -184,7 +191,8 @@ def scaling_jobs(plan: Plan, fits: Fits, ours: Ours, em: Emlearn, ee: ModuleType
         jobs.append(("scaling", lambda f=fb, depth=depth, n=n: tag(
             em.trees(f"emlearn RF d{depth}x{n} int16", f, "int16", 0, "scaling", idx, Xb), "emlearn int16")))
         jobs += early_exit_jobs("scaling", f"tinybeat rf d{depth}x{n}", ee, ours,
-                                lambda layout, fb=fb: ee.from_random_forest(fb, layout=layout), idx, "tinybeat")
+                                lambda layout, bits, fb=fb: ee.from_random_forest(fb, leaf_bits=bits, layout=layout), idx,
+                                "tinybeat")
     return jobs
 
 
