@@ -1,7 +1,7 @@
 /*
  * Cycle benchmark firmware: runs the generated model (model.h) on the golden
  * inputs (golden.h) and prints one line per input: "cycles <n> score <s>".
- * Built by tinybeat.avrbench with the same avr-gcc flags as the firmware.
+ * Built by tinybeat.device.measure with the same avr-gcc flags as the firmware.
  */
 #include <avr/interrupt.h>
 
@@ -11,7 +11,7 @@
 #include "tinybeat_golden.h"
 #include "tinybeat_model.h"
 
-static uint8_t g_x[TB_MODEL_N_INPUTS];
+static uint8_t g_x[TB_MODEL_N_INPUTS] TB_INPUT_ALIGN; /* as the firmware keeps it (tb_model.h) */
 
 int main(void)
 {
