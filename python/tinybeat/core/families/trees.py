@@ -264,7 +264,10 @@ class GradientBoostedTrees(TreeFamily):
     name = "gbt"
     title = "gradient-boosted trees"
     depths = (2, 3, 4, 5)
-    learning_rates = (0.05, 0.1, 0.2)
+    # 0.05 was dropped: with at most 128 trees it underfits; on the default data every lr-0.05
+    # candidate was dominated by the lr-0.2 one of the same depth and size (CV AUC 0.02-0.03 lower),
+    # and its fits were a third of the search time.
+    learning_rates = (0.1, 0.2)
 
     def grid(self, max_trees: int) -> list[FitSpec]:
         sizes = tree_sizes(max_trees)
