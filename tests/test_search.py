@@ -112,7 +112,7 @@ def test_same_model_and_header_bytes_from_a_dask_cluster(tmp_path):
         logs: list[str] = []
         result = ensure_model(remote, MEGA, log=logs.append)
     assert any("Dask cluster at " + cluster.scheduler_address in line for line in logs)
-    assert result["entry"] == ensure_model(local, MEGA, log=quiet)["entry"]
+    assert result["entry"].to_dict() == ensure_model(local, MEGA, log=quiet)["entry"].to_dict()
     assert header_bytes(remote) == header_bytes(local)
     assert load_trained(Paths(remote)).candidates == load_trained(Paths(local)).candidates
 

@@ -24,6 +24,7 @@ from tinybeat.frontend import analog
 from tinybeat.core import families
 from tinybeat.device import protocol
 from tinybeat.device import stream
+from tinybeat.targets.avr import ALIGNED_INPUT_MIN_RAM
 from tinybeat.targets.boards import load_board
 from tinybeat.device.vboard import vboard_path
 
@@ -101,8 +102,11 @@ def test_synthetic_ecg_through_the_adc_equals_reference(fw: Fw, fs: int) -> None
     classified = [b for b in run.beats if b.klass != protocol.CLASS_NONE]
     assert len(classified) >= ref.front.n_beats - 2
     assert all(b.cycles > 0 for b in run.beats)
-    # RAM: static + stack high-water within 2 KB; CPU: worst 1-s window within 10 %
-    assert run.info.firmware_static_ram_bytes + run.final.stack_max_bytes <= 2048
+    # RAM: static + stack high-water within 2 KB (plus, on a board that keeps its inputs 256-byte aligned
+    # for the tree kernels, that copy and the padding: tb_model.h TB_INPUT_ALIGN); CPU: worst 1-s window
+    # within 10 %
+    aligned = fw.board.ram_bytes >= ALIGNED_INPUT_MIN_RAM
+    assert run.info.firmware_static_ram_bytes + run.final.stack_max_bytes <= 2048 + (200 + 2 * 255 if aligned else 0)
     assert run.load["windows"] >= 60
     assert 0 < run.load["mean_awake"] <= run.load["worst_awake"] <= 0.10
 
