@@ -26,6 +26,7 @@ sys.path.insert(0, str(PROJECT / "python"))
 sys.path.insert(0, str(HERE))
 
 from tinybeat.pipeline import config, selection  # noqa: E402
+from tinybeat.pipeline.artifacts import Trained  # noqa: E402
 from tinybeat.targets import load_target  # noqa: E402
 from tinybeat.util.atomic import write_bytes_atomic  # noqa: E402
 
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     trained_path = PROJECT / args.trained
     trained_text = trained_path.read_text()
     trained = json.loads(trained_text)
-    chosen = selection.select_for_board(trained, board, cfg)
+    chosen = selection.select_for_board(Trained.from_dict(trained), board, cfg).to_dict()
     log(f"trained.json {trained['fingerprint'][:16]}: chosen for {board.id} ({board.mcu} at {board.f_cpu} Hz) = "
         f"{chosen['name']}")
 

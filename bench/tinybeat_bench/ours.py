@@ -135,9 +135,10 @@ class Ours:
                 kernel=model.c_source().kernel, decision_threshold=int(threshold), extra=dict(extra or {}),
                 model_array_bytes=int(model.flash_bytes()),
                 **self._quality(families.predict_scores(model, self.Xte), threshold))
-        if trees:
+        if trees or isinstance(model, early_exit.EarlyExitTrees):
             r.n_trees, r.depth = model.n_trees, model.depth
-            r.nodes_visited_mean = float(model.n_trees * model.depth)  # complete trees: every level of every tree
+            r.nodes_visited_mean = float(np.mean(early_exit.nodes_visited(model, self.Xte))) if not trees \
+                else float(model.n_trees * model.depth)  # complete trees: every level of every tree
         if largest_array(model) > AVR_MAX_OBJECT:
             r.not_fitting = (f"build: a model array of {largest_array(model)} B exceeds avr-gcc's "
                              f"{AVR_MAX_OBJECT} B object limit")
@@ -240,8 +241,8 @@ class Ours:
                                 f_cpu=self.tools.board.f_cpu)
                 tried[n] = "ok"
                 return True
-            except RuntimeError as exc:
-                tried[n] = f"runs but WRONG: {exc}"
+            except RuntimeError as exc:  # the engine refuses (TB_ERR_FLASH) or, before it did, scored wrong
+                tried[n] = f"fails on the board: {exc}"
             except subprocess.CalledProcessError:
                 tried[n] = "does not build"
             return False

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from tinybeat.core import families
+from tinybeat.core.families import early_exit
 from tinybeat.core.families.trees import first_estimators
 
 from tinybeat_bench import data as bd
@@ -80,13 +81,22 @@ def fit_all(plan: Plan, d: bd.Data, hidden_sizes: list[int], log: Callable[[str]
         log(f"  the d{cd}x{cn} forest is exactly our chosen model: {f.same_as_chosen}")
     if plan.gbt_entry is not None:
         p, m = plan.gbt_entry["params"], plan.gbt_entry["model"]
-        n = len(m["features"])
+        n = n_trees_of(m)
         f.hgb = bd.hist_gbt(int(p["depth"]), float(p["learning_rate"]), n, plan.seed, d.Xtr, d.ytr)
-        f.hgb_same_as_entry = bd.same_int_model(families.trees.from_hist_gbt(f.hgb, int(p["depth"])),
-                                                families.from_dict(m))
+        if m.get("family") == "early_exit":  # the entry is an early-exit encoding of these trees
+            again = early_exit.from_hist_gbt(f.hgb, n, int(m["leaf_bits"]), m["layout"])
+            f.hgb_same_as_entry = early_exit.to_dict(again) == m
+        else:
+            f.hgb_same_as_entry = bd.same_int_model(families.trees.from_hist_gbt(f.hgb, int(p["depth"])),
+                                                    families.from_dict(m))
         log(f"  HistGradientBoosting {plan.gbt_entry['name']} refitted: same integer model "
             f"{f.hgb_same_as_entry}")
     return f
+
+
+def n_trees_of(model: dict) -> int:
+    """Trees of a saved tree model (complete tb_trees arrays or an early-exit encoding)."""
+    return int(model["n_trees"]) if "n_trees" in model else len(model["features"])
 
 
 Job = tuple[str, Callable[[], Row]]   # (section, measurement)
@@ -161,8 +171,8 @@ def gbt_jobs(plan: Plan, fits: Fits, ours: Ours, ee: ModuleType | None, d: bd.Da
     def host() -> Row:
         p1 = hgb.predict_proba(d.Xte.astype(np.float64))[:, 1]
         return Row(name=f"scikit-learn {e['name']} (float, host)", engine="scikit-learn", role="gbt",
-                   kind=f"HistGradientBoostingClassifier {len(e['model']['features'])}x{depth}", features="float",
-                   n_trees=len(e["model"]["features"]), depth=depth, **quality(d.yte, (p1 > 0.5).astype(int), p1))
+                   kind=f"HistGradientBoostingClassifier {n_trees_of(e['model'])}x{depth}", features="float",
+                   n_trees=n_trees_of(e["model"]), depth=depth, **quality(d.yte, (p1 > 0.5).astype(int), p1))
 
     model = families.trees.from_hist_gbt(hgb, depth)
     jobs: list[Job] = [("gbt", host), ("gbt", lambda: ours.complete(f"tinybeat {e['name']} complete", model, "gbt", idx))]

@@ -66,9 +66,13 @@ def measure(project: Path, model: families.IntModel, X_u8: np.ndarray, mcu: str 
         subprocess.run(cmd, check=True)
         run = subprocess.run([str(vboard_path(project)), "--mcu", mcu, "--freq", str(f_cpu),
                               "--timeout", str(timeout_s), str(elf)],
-                             capture_output=True, text=True, stdin=subprocess.DEVNULL)
+                             capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL)
         if run.returncode != 0:
             raise RuntimeError(f"bench firmware failed ({run.returncode}): {run.stderr.strip()}")
+        refused = re.search(r"tb_model_score status.*?was (\d+)", run.stdout)
+        if refused:
+            raise RuntimeError(f"the engine refused the model: tb_status_t {refused.group(1)} (e.g. 5, TB_ERR_FLASH: "
+                               "data past the 64 KB its kernel reads)")
         rows = re.findall(r"cycles (\d+) score (-?\d+)", run.stdout)
         stack = re.search(r"stack (\d+)", run.stdout)
         sizes = avr_size(elf)
