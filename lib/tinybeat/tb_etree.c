@@ -315,6 +315,16 @@ static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x) __attribu
  * and leaf bits to be its own: tb_etree_check verifies that (the generator always names the
  * matching kernel); where the data landed in flash is checked on every call.
  */
+/* Both unrolled kernels end alike: label 2, RAMPZ back to 0, the accumulator sign-extended to
+ * 32 bits (ACC_EXT for the leaf size), the model pointer back in Z, its bias added, return. */
+#define TB_ASM_EPILOGUE(ACC_EXT)                                                             \
+	"2:\n\t" TB_ASM_RAMPZ_CLR ACC_EXT                                                       \
+	"clr  r20\n\tsbrc r21, 7\n\tcom  r20\n\t"                                               \
+	"pop  r31\n\tpop  r30\n\t"                                                              \
+	"ldd  r22, Z+9\n\tldd  r23, Z+10\n\tldd  r24, Z+11\n\tldd  r25, Z+12\n\t"                \
+	"add  r22, r18\n\tadc  r23, r19\n\tadc  r24, r21\n\tadc  r25, r20\n\t"                  \
+	"ret\n\t"
+
 #define TB_FAST(BITS, D, size, BODY, ACC_INIT, ACC_EXT)                                        \
 	__attribute__((naked, used)) static int32_t fast##BITS##_##D(const tb_etree_t *model, const uint8_t *x) \
 	{                                                                                        \
@@ -354,12 +364,7 @@ static int32_t score_chunks(const tb_etree_t *model, const uint8_t *x) __attribu
 		                 "dec  r22\n\t"                                                      \
 		                 "breq 2f\n\t"                                                       \
 		                 "rjmp 0b\n"                                                         \
-		                 "2:\n\t" TB_ASM_RAMPZ_CLR ACC_EXT                                   \
-		                 "clr  r20\n\tsbrc r21, 7\n\tcom  r20\n\t"                           \
-		                 "pop  r31\n\tpop  r30\n\t"                                          \
-		                 "ldd  r22, Z+9\n\tldd  r23, Z+10\n\tldd  r24, Z+11\n\tldd  r25, Z+12\n\t" \
-		                 "add  r22, r18\n\tadc  r23, r19\n\tadc  r24, r21\n\tadc  r25, r20\n\t" \
-		                 "ret\n\t"                                                           \
+		                 TB_ASM_EPILOGUE(ACC_EXT)                                            \
 		                 :                                                                   \
 		                 : [fallback] "i"(score_chunks) TB_ASM_RAMPZ_OP);                    \
 	}                                                                                        \
@@ -433,12 +438,7 @@ TB_FAST(16, 8, 1022, B16_8, TB_ACC16_INIT, TB_ACC16_EXT)
 		                 "dec  r22\n\t"                                                      \
 		                 "breq 2f\n\t"                                                       \
 		                 "rjmp 0b\n"                                                         \
-		                 "2:\n\t" TB_ASM_RAMPZ_CLR ACC_EXT                                   \
-		                 "clr  r20\n\tsbrc r21, 7\n\tcom  r20\n\t"                           \
-		                 "pop  r31\n\tpop  r30\n\t"                                          \
-		                 "ldd  r22, Z+9\n\tldd  r23, Z+10\n\tldd  r24, Z+11\n\tldd  r25, Z+12\n\t" \
-		                 "add  r22, r18\n\tadc  r23, r19\n\tadc  r24, r21\n\tadc  r25, r20\n\t" \
-		                 "ret\n\t"                                                           \
+		                 TB_ASM_EPILOGUE(ACC_EXT)                                            \
 		                 :                                                                   \
 		                 : [fallback] "i"(score_chunks) TB_ASM_RAMPZ_OP);                    \
 	}                                                                                        \

@@ -30,6 +30,8 @@ from typing import Callable
 
 import numpy as np
 
+from tinybeat.core.families.sklearn_nodes import forest_readers, hist_gbt_baseline, hist_gbt_readers
+
 LAYOUTS = ("complete", "sparse")
 MAX_COMPLETE_DEPTH = 8
 ALWAYS_LEFT = 255
@@ -232,21 +234,8 @@ def encode(kind: str, trees: list[Node], bias_float: float, leaf_bits: int = 16,
 
 def from_hist_gbt(clf, n_trees: int | None = None, leaf_bits: int = 16, layout: str | None = None) -> EarlyExitTrees:
     """A fitted binary HistGradientBoostingClassifier trained on uint8 inputs (its first n_trees trees)."""
-    if len(clf._predictors[0]) != 1:
-        raise ValueError(f"a binary classifier is needed, this one has {len(clf._predictors[0])} outputs per iteration")
-    predictors = [p[0] for p in clf._predictors][:n_trees]
-    trees = []
-    for predictor in predictors:
-        nodes = predictor.nodes
-
-        def get_node(i, nodes=nodes):
-            n = nodes[i]
-            if n["is_leaf"]:
-                return ("leaf", float(n["value"]))
-            return ("split", int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]))
-
-        trees.append(_normalize(get_node))
-    baseline = float(np.ravel(clf._baseline_prediction)[0])
+    trees = [_normalize(get_node) for get_node in hist_gbt_readers(clf)[:n_trees]]
+    baseline = hist_gbt_baseline(clf)
     return encode("gbt", trees, baseline, leaf_bits, layout)
 
 
@@ -256,21 +245,7 @@ def from_random_forest(clf, n_trees: int | None = None, leaf_bits: int = 16,
 
     Leaves hold each tree's probability of class 1 minus 0.5; score > 0 means a mean probability above 0.5.
     """
-    if len(clf.classes_) != 2:
-        raise ValueError(f"a binary classifier is needed, this one has {len(clf.classes_)} classes")
-    trees = []
-    for est in clf.estimators_[:n_trees]:
-        tr = est.tree_
-        value = tr.value[:, 0, :]
-        prob1 = value[:, 1] / np.maximum(value.sum(axis=1), 1e-12)
-
-        def get_node(i, tr=tr, prob1=prob1):
-            if tr.children_left[i] == -1:
-                return ("leaf", float(prob1[i]) - 0.5)
-            return ("split", int(tr.feature[i]), float(tr.threshold[i]),
-                    int(tr.children_left[i]), int(tr.children_right[i]))
-
-        trees.append(_normalize(get_node))
+    trees = [_normalize(get_node) for get_node in forest_readers(clf)[:n_trees]]
     return encode("rf", trees, 0.0, leaf_bits, layout)
 
 

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from tinybeat.core.families import early_exit
+from tinybeat.core.families.sklearn_nodes import forest_readers, hist_gbt_baseline, hist_gbt_readers
 from tinybeat.core.families.base import CostTable, CSource, FitSpec, IntModel, check_int32
 from tinybeat.core.quantize import power_of_two_scale
 from tinybeat.util.threads import n_threads
@@ -134,21 +135,12 @@ def _quantize_leaves(leaf_values: np.ndarray, bias: float, n_trees: int):
 
 def from_hist_gbt(model, depth: int) -> TreeEnsemble:
     """Convert a fitted binary HistGradientBoostingClassifier trained on uint8 inputs."""
-    trees = [p[0] for p in model._predictors]
+    readers = hist_gbt_readers(model)
     feats, thrs, leafs = [], [], []
-    for predictor in trees:
-        nodes = predictor.nodes
-
-        def get_node(i, nodes=nodes):
-            n = nodes[i]
-            if n["is_leaf"]:
-                return ("leaf", float(n["value"]))
-            return ("split", int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]))
-
+    for get_node in readers:
         f, t, l = _complete_tree(get_node, depth)
         feats.append(f), thrs.append(t), leafs.append(l)
-    baseline = float(np.ravel(model._baseline_prediction)[0])
-    leaves, bias, scale = _quantize_leaves(np.array(leafs), baseline, len(trees))
+    leaves, bias, scale = _quantize_leaves(np.array(leafs), hist_gbt_baseline(model), len(readers))
     return TreeEnsemble("gbt", depth, np.array(feats), np.array(thrs), leaves, bias, scale)
 
 
@@ -159,17 +151,7 @@ def from_random_forest(model, depth: int) -> TreeEnsemble:
     centred so that score > 0 means an average probability above 0.5.
     """
     feats, thrs, leafs = [], [], []
-    for est in model.estimators_:
-        tr = est.tree_
-        value = tr.value[:, 0, :]
-        prob1 = value[:, 1] / np.maximum(value.sum(axis=1), 1e-12)
-
-        def get_node(i, tr=tr, prob1=prob1):
-            if tr.children_left[i] == -1:
-                return ("leaf", float(prob1[i]) - 0.5)
-            return ("split", int(tr.feature[i]), float(tr.threshold[i]),
-                    int(tr.children_left[i]), int(tr.children_right[i]))
-
+    for get_node in forest_readers(model):
         f, t, l = _complete_tree(get_node, depth)
         feats.append(f), thrs.append(t), leafs.append(l)
     n = len(model.estimators_)
