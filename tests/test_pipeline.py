@@ -22,7 +22,7 @@ from projkit import (c_define, header_config, header_csv, kaggle_csv, make_proje
 from tinybeat.core import families
 from tinybeat.core.search import FitSpec, fit_integer_models, make_folds
 from tinybeat.pipeline.selection import model_budget
-from tinybeat.targets.avr import MAX_MODEL_FLASH as MAX_MODEL_FLASH_AVR
+from tinybeat.targets import target_of
 from tinybeat.targets.boards import load_board
 from tinybeat.pipeline.config import ConfigError, load_config
 from tinybeat.datasets.table import DataError, Table
@@ -273,7 +273,7 @@ def test_small_board_gets_a_model_within_its_budget(tmp_path: Path) -> None:
     assert (uno.flash_bytes, uno.ram_bytes) == (32256, 2048)
     uno_budget, mega_budget = model_budget(uno, cfg.budget), model_budget(mega, cfg.budget)
     assert uno_budget.flash_bytes == 30 < mega_budget.flash_bytes == min(mega.flash_bytes - (32256 - 30),
-                                                                         MAX_MODEL_FLASH_AVR)
+                                                                         target_of(mega).max_model_flash)
     assert uno_budget.ram_bytes < mega_budget.ram_bytes
 
     r_uno = train(project, UNO)
@@ -536,3 +536,17 @@ def test_kaggle_format_trains_end_to_end(tmp_path: Path) -> None:
     golden = np.array(trained.golden_inputs, dtype=np.uint8)
     test_rows = {bytes(r) for r in quantize_inputs(Xt)}
     assert all(bytes(r) in test_rows for r in golden[:-2])
+
+
+def test_the_board_manifest_states_the_model_flash_budget(tmp_path: Path) -> None:
+    """tinybeat.max_model_flash in a board manifest caps the model's flash on that board."""
+    import json as _json
+
+    project = header_project(tmp_path / "proj")
+    manifest = project / "pio" / "platforms" / "atmelavr" / "boards" / f"{MEGA}.json"
+    data = _json.loads(manifest.read_text())
+    assert data["tinybeat"]["max_model_flash"] == 32768 == target_of(load_board(project, MEGA)).max_model_flash
+    data["tinybeat"]["max_model_flash"] = 1000
+    manifest.write_text(_json.dumps(data))
+    budget = model_budget(load_board(project, MEGA), load_config(Paths(project).config).budget)
+    assert budget.flash_bytes == 1000

@@ -39,7 +39,7 @@ def target_of(board: Board) -> Target:
     aligned = {"aligned": int(board.ram_bytes >= arch.ALIGNED_INPUT_MIN_RAM)}
     return Target(board=board, architecture=board.platform, costs=MappingProxyType({**arch.COSTS, "input": aligned}),
                   descriptor_ram_bytes=arch.DESCRIPTOR_RAM_BYTES, kernel_stack_bytes=arch.KERNEL_STACK_BYTES,
-                  max_model_flash=arch.MAX_MODEL_FLASH)
+                  max_model_flash=board.max_model_flash or arch.MAX_MODEL_FLASH)
 
 
 def load_target(project_dir: Path, board_id: str) -> Target:

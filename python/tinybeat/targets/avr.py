@@ -35,7 +35,9 @@ KERNEL_STACK_BYTES = 54
 # sizeof(tb_model_t) on AVR: kernel 2 + params 2 + threshold 4 + n_inputs 2 + family 1 = 11; a model's
 # RAM is this plus its family's parameter struct and tables (IntModel.ram_bytes)
 DESCRIPTOR_RAM_BYTES = 11
-# The engine reads model arrays with near flash reads (lpm: first 64 KB) and avr-gcc
-# allows no array over 32,767 bytes; capping the model at 32 KB keeps both true
-# with room for the firmware's and the tests' own flash data.
+# Model bytes the engine may use when a board manifest does not say (its "tinybeat":
+# {"max_model_flash": N}): tb_trees and the dense kernels read flash with 16-bit lpm (the first
+# 64 KB; past it the engine answers TB_ERR_FLASH, never a score) and avr-gcc allows no array over
+# 32,767 bytes, so 32 KB leaves room for the firmware's own flash data. tb_etree models may lie
+# anywhere in flash (elpm), but one budget serves every family.
 MAX_MODEL_FLASH = 32 * 1024

@@ -20,6 +20,7 @@ class Board:
     f_cpu: int         # Hz
     flash_bytes: int   # upload.maximum_size
     ram_bytes: int     # upload.maximum_ram_size
+    max_model_flash: int | None = None  # tinybeat.max_model_flash: model bytes the engine may use on it
 
     @classmethod
     def from_manifest(cls, board_id: str, manifest: dict, platform: str = "atmelavr") -> "Board":
@@ -28,6 +29,7 @@ class Board:
             id=board_id, name=manifest.get("name", board_id), platform=platform, mcu=build.get("mcu", "?"),
             f_cpu=int(str(build.get("f_cpu", "16000000")).rstrip("UL")),
             flash_bytes=int(upload.get("maximum_size", 0)), ram_bytes=int(upload.get("maximum_ram_size", 0)),
+            max_model_flash=manifest.get("tinybeat", {}).get("max_model_flash"),
         )
 
 
