@@ -33,7 +33,7 @@ from tinybeat.util.atomic import write_bytes_atomic  # noqa: E402
 from tinybeat_bench import data as bd, sweep  # noqa: E402
 from tinybeat_bench.emlearn_adapter import EMPTY_APP_HEADER, Emlearn  # noqa: E402
 from tinybeat_bench.markdown import markdown  # noqa: E402
-from tinybeat_bench.ours import Ours, early_exit_module  # noqa: E402
+from tinybeat_bench.ours import Ours  # noqa: E402
 from tinybeat_bench.plots import per_node_costs, plot_nodes, plot_scaling  # noqa: E402
 from tinybeat_bench.report import Report, RunInfo, json_text  # noqa: E402
 from tinybeat_bench.rows import EnergyModel, FitRule  # noqa: E402
@@ -117,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     energy = EnergyModel(board.mcu, board.f_cpu)
     ours = Ours(tools, target, rule, energy, empty, d.Xte, d.yte, log)
     em = Emlearn(tools, rule, energy, empty, d.Xte, d.yte, log)
-    ee, ee_missing = early_exit_module()
-    log(f"emlearn {em.version}; empty app: flash {empty.flash} B, static RAM {empty.static_ram} B; early-exit "
-        f"kernel: {'measured' if ee else ee_missing}")
+    log(f"emlearn {em.version}; empty app: flash {empty.flash} B, static RAM {empty.static_ram} B")
 
     log("finding the largest emlearn float MLP whose weights fit the SRAM (links only) ...")
     boundary = em.mlp_boundary(d.n_inputs, cfg.budget.ram_reserve)
@@ -133,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     log("fitting scikit-learn models for the emlearn peers and the scaling sweep ...")
     fits = sweep.fit_all(plan, d, hidden, log)
 
-    jobs = (sweep.main_jobs(plan, fits, ours, em, d, idx) + sweep.same_jobs(plan, fits, ours, ee, idx)
-            + sweep.gbt_jobs(plan, fits, ours, ee, d, idx) + sweep.scaling_jobs(plan, fits, ours, em, ee, d, scaling_idx))
+    jobs = (sweep.main_jobs(plan, fits, ours, em, d, idx) + sweep.same_jobs(plan, fits, ours, idx)
+            + sweep.gbt_jobs(plan, fits, ours, d, idx) + sweep.scaling_jobs(plan, fits, ours, em, d, scaling_idx))
     log(f"building and simulating {len(jobs)} firmwares on {args.jobs} workers ...")
     rows = sweep.run_jobs(jobs, args.jobs)
     main_rows, scaling = rows.get("main", []), rows.get("scaling", [])
@@ -172,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     gbt_rows = rows.get("gbt", [])
     report = Report(info, ours_row, ordered, same_rows, gbt_rows, scaling, verdict(ours_row, peers),
                     boundary, limits, same, fits.same_as_chosen, plan.gbt_entry["name"] if plan.gbt_entry else None,
-                    fits.hgb_same_as_entry, emlearn_on_gbt(em, fits.hgb), ee_missing,
+                    fits.hgb_same_as_entry, emlearn_on_gbt(em, fits.hgb),
                     {"scaling": "scaling.png", "nodes": "nodes.png"}, per_node_costs(same_rows + gbt_rows + scaling))
     # everything rendered first, then written (atomically): a failure leaves the previous outputs whole
     outputs = {"scaling.png": plot_scaling(scaling, board, sweep.SCALE_DEPTH, sweep.SCALE_TREES),

@@ -71,9 +71,7 @@ def same_section(rep: Report) -> list[str]:
     ee = ("Our kernels: `tb_trees_score` (complete trees, every level of every tree: nodes visited = depth x trees) "
           "and `tb_etree_score` (preorder byte streams: `early exit` stops each path at its leaf, nodes visited = "
           "mean path length over the measured beats from the Python reference; `etree complete` is its padded "
-          "layout, with int16 leaves like ours or, `int8`, 8-bit leaves)." if not rep.early_exit else
-          f"Our kernel: `tb_trees_score` (complete trees: nodes visited = depth x trees). The early-exit kernel is "
-          f"not in this table: {rep.early_exit}.")
+          "layout, with int16 leaves like ours or, `int8`, 8-bit leaves).")
     return ["", f"## Same trees, every engine: random forest depth {cd} x {cn} trees", "",
             "One scikit-learn forest (fitted on the bytes; for float features the identical forest fitted on x/255), "
             "run by each of tinybeat's tree kernels and by emlearn's generated code. This isolates the engine: "

@@ -3,21 +3,18 @@
 - The complete-tree and dense kernels (`tb_model_score` through the model descriptor):
   `tinybeat.device.measure.measure` runs bench/firmware/cycles_main.c and asserts bit-exact
   scores against the Python reference.
-- The early-exit tree kernel (`tb_etree_score`), when the package has
-  `tinybeat.core.families.early_exit` with its own driver (`measure_avr`,
-  bench/firmware/etree_cycles_main.c): the device's scores are checked against its
-  Python reference here. `early_exit_module()` says why it is unavailable otherwise.
+- The early-exit tree kernel (`tb_etree_score`) alone, through its own driver
+  (`tinybeat.device.etree_measure.measure_avr`, bench/firmware/etree_cycles_main.c): the
+  device's scores are checked against `early_exit.predict_scores` here.
 
 Flash and static RAM come from the same size probe as emlearn's (toolchain.size_probe).
 """
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import time
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Callable
 
 import numpy as np
@@ -82,19 +79,6 @@ def chunks(idx: np.ndarray, size: int = CHUNK_BEATS) -> list[np.ndarray]:
     return [idx[i:i + size] for i in range(0, len(idx), size)]
 
 
-def early_exit_module() -> tuple[ModuleType | None, str]:
-    """(tinybeat.core.families.early_exit, "") when it has what the bench needs, else (None, why not)."""
-    try:
-        mod = importlib.import_module("tinybeat.core.families.early_exit")
-    except ImportError:
-        return None, "the package has no tinybeat.core.families.early_exit on this branch"
-    missing = [f for f in ("from_random_forest", "from_hist_gbt", "predict_scores", "nodes_visited", "flash_bytes",
-                           "c_source") if not hasattr(mod, f)]
-    if missing:
-        return None, f"tinybeat.core.families.early_exit has no {', '.join(missing)}"
-    return mod, ""
-
-
 @dataclass
 class Ours:
     """Measures tinybeat models on one target with the shared toolchain, fit rule and energy model."""
@@ -118,6 +102,21 @@ class Ours:
     def _quality(self, scores: np.ndarray, threshold: int) -> dict:
         s = metrics.summary(self.yte, scores, threshold)
         return {k: s[k] for k in ("auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy")}
+
+    def _build_failed(self, r: Row, build: Build) -> Row:
+        """The size probe did not link: the row says which limit it hit."""
+        r.build_error = build.log
+        r.not_fitting, r.static_ram = link_failure(build, self.tools.board, self.empty.data_start)
+        self.log(f"  {r.name}: does not fit ({r.not_fitting})")
+        return r
+
+    def _run_failed(self, r: Row, why: str) -> Row:
+        """It links but does not run on the board: the row says why, and it does not fit."""
+        r.not_fitting = why
+        self.fit_rule.apply(r)
+        r.fits_board = False
+        self.log(f"  WARNING {r.name}: {why}")
+        return r
 
     def _finish(self, r: Row, t0: float) -> Row:
         r.energy_uj = self.energy.uj(r.cycles_median)
@@ -150,10 +149,7 @@ class Ours:
         build = self.tools.size_probe(APP_HEADER, self.Xte.shape[1], tuple(sorted(lib.glob("*.c"))), (lib,),
                                       {"tinybeat_model.h": header})
         if not build.ok:
-            r.build_error = build.log
-            r.not_fitting, r.static_ram = link_failure(build, self.tools.board, self.empty.data_start)
-            self.log(f"  {name}: does not fit ({r.not_fitting})")
-            return r
+            return self._build_failed(r, build)
         for k, v in self._sizes(build, tb_symbol).items():
             setattr(r, k, v)
         board = self.tools.board
@@ -161,17 +157,10 @@ class Ours:
             parts = [measure.measure(self.tools.project, model, self.Xte[c], mcu=board.mcu, f_cpu=board.f_cpu)
                      for c in chunks(idx)]
         except subprocess.CalledProcessError:
-            r.not_fitting = "flash (the cycle firmware, with its test beats, does not link)"
-            self.fit_rule.apply(r)
-            r.fits_board = False
-            self.log(f"  {name}: {r.not_fitting}")
-            return r
-        except RuntimeError as exc:
-            r.device_agrees, r.not_fitting = False, f"runs but WRONG: {exc}"
-            self.fit_rule.apply(r)
-            r.fits_board = False
-            self.log(f"  WARNING {name}: {r.not_fitting}")
-            return r
+            return self._run_failed(r, "flash (the cycle firmware, with its test beats, does not link)")
+        except RuntimeError as exc:  # the engine refused the model, or a score differed from the reference
+            r.device_agrees = False
+            return self._run_failed(r, f"fails on the board: {exc}")
         cycles = np.concatenate([p.cycles for p in parts])
         r.beats_measured, r.device_agrees, r.device_check = len(idx), True, "bit-exact scores (device.measure)"
         r.device_mismatches = 0
@@ -180,25 +169,23 @@ class Ours:
         r.stack = max(p.stack_bytes for p in parts)
         return self._finish(r, t0)
 
-    def early_exit(self, name: str, ee: ModuleType, model, role: str, idx: np.ndarray, extra: dict | None = None) -> Row:
-        """One early-exit model (tb_etree_score) through the module's own driver; scores checked here."""
+    def early_exit(self, name: str, model: early_exit.EarlyExitTrees, role: str, idx: np.ndarray,
+                   extra: dict | None = None) -> Row:
+        """One early-exit model (tb_etree_score) through its own driver; scores checked here."""
         t0 = time.monotonic()
-        scores = ee.predict_scores(model, self.Xte)
+        scores = early_exit.predict_scores(model, self.Xte)
         r = Row(name=name, engine="tinybeat", role=role, features="uint8", kernel="tb_etree_score",
                 kind=f"{model.kind} {model.n_trees} trees (deepest path {model.depth}), {model.layout} layout, "
                      f"int{model.leaf_bits} leaves",
                 n_trees=model.n_trees, depth=model.depth, leaf_bits=model.leaf_bits, decision_threshold=0,
-                model_array_bytes=int(ee.flash_bytes(model)), extra=dict(extra or {}),
+                model_array_bytes=int(early_exit.flash_bytes(model)), extra=dict(extra or {}),
                 **self._quality(scores, 0))
-        r.nodes_visited_mean = float(np.mean(ee.nodes_visited(model, self.Xte[idx])))
+        r.nodes_visited_mean = float(np.mean(early_exit.nodes_visited(model, self.Xte[idx])))
         lib = self.tools.project / "lib/tinybeat"
         build = self.tools.size_probe(ETREE_APP_HEADER, self.Xte.shape[1], (lib / "tb_etree.c",), (lib,),
-                                      {"etree_model.c": ee.c_source(model)})
+                                      {"etree_model.c": early_exit.c_source(model)})
         if not build.ok:
-            r.build_error = build.log
-            r.not_fitting, r.static_ram = link_failure(build, self.tools.board, self.empty.data_start)
-            self.log(f"  {name}: does not fit ({r.not_fitting})")
-            return r
+            return self._build_failed(r, build)
         for k, v in self._sizes(build, etree_symbol).items():
             setattr(r, k, v)
         board = self.tools.board
@@ -206,19 +193,14 @@ class Ours:
             runs = [etree_measure.measure_avr(self.tools.project, model, self.Xte[c], mcu=board.mcu, f_cpu=board.f_cpu)
                     for c in chunks(idx)]
         except RuntimeError as exc:  # the kernel's driver failed to build or run: a result, reported as such
-            r.not_fitting = f"driver failed: {str(exc)[:300]}"
-            self.fit_rule.apply(r)
-            r.fits_board = False
-            self.log(f"  {name}: {r.not_fitting}")
-            return r
+            return self._run_failed(r, f"driver failed: {str(exc)[:300]}")
         dev = np.concatenate([p.scores for p in runs])
         cycles = np.concatenate([p.cycles for p in runs])
         bad = int(np.sum(dev != scores[idx])) + sum(int(p.check != 0) for p in runs)
         r.beats_measured, r.device_agrees, r.device_mismatches = len(idx), bad == 0, bad
         r.device_check = "bit-exact scores against early_exit.predict_scores, tb_etree_check OK"
         r.cycles_median, r.cycles_min, r.cycles_max = float(np.median(cycles)), int(cycles.min()), int(cycles.max())
-        if hasattr(ee, "estimate_cycles"):
-            r.cycles_estimate = int(ee.estimate_cycles(model, self.Xte[idx]))
+        r.cycles_estimate = int(early_exit.estimate_cycles(model, self.Xte[idx]))
         if bad:
             self.log(f"  WARNING {name}: the device disagrees with the Python reference on {bad} beats")
         return self._finish(r, t0)

@@ -49,7 +49,6 @@ class Report:
     gbt_entry: str | None
     gbt_same_as_entry: bool | None
     emlearn_gbt: str                   # what emlearn.convert says to a boosted model
-    early_exit: str                    # "" when measured, else why our early-exit kernel is absent
     plots: dict[str, str] = field(default_factory=dict)   # name -> PNG file (relative to results.md)
     node_costs: list[dict] = field(default_factory=list)  # plots.per_node_costs of the tree rows
 
@@ -63,7 +62,7 @@ class Report:
                 "trees": self.same_trees[1], "is_chosen_model": self.same_as_chosen, "rows": rows(self.same)},
                 "gbt": {"entry": self.gbt_entry, "refit_is_entry": self.gbt_same_as_entry,
                         "emlearn": self.emlearn_gbt, "rows": rows(self.gbt)},
-                "early_exit_kernel": self.early_exit or "measured", "plots": self.plots,
+                "plots": self.plots,
                 "cycles_per_node_visited": self.node_costs,
                 "models": rows(self.main), "scaling": rows(self.scaling)}
 

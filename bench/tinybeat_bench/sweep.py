@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Callable
 
 import numpy as np
@@ -129,39 +128,37 @@ def main_jobs(plan: Plan, fits: Fits, ours: Ours, em: Emlearn, d: bd.Data, idx: 
     return jobs
 
 
-def early_exit_jobs(section: str, name: str, ee: ModuleType | None, ours: Ours, convert: Callable, idx: np.ndarray,
+def early_exit_jobs(section: str, name: str, ours: Ours, convert: Callable, idx: np.ndarray,
                     series: str = "") -> list[Job]:
     """Our early-exit kernel on one model: its sparse (early exit) and complete layouts with int16 leaves, and
-    outside the scaling sweep the complete layout with int8 leaves too; nothing when the module is missing.
+    outside the scaling sweep the complete layout with int8 leaves too.
 
     convert(layout, leaf_bits) -> the early-exit model.
     """
-    if ee is None:
-        return []
     variants = [("sparse", 16, "early exit"), ("complete", 16, "etree complete")]
     if section != "scaling":
         variants.append(("complete", 8, "etree complete int8"))
     out: list[Job] = []
     for layout, bits, label in variants:
         def job(layout=layout, bits=bits, label=label) -> Row:
-            r = ours.early_exit(f"{name} {label}", ee, convert(layout, bits), section, idx)
+            r = ours.early_exit(f"{name} {label}", convert(layout, bits), section, idx)
             r.series = f"{series} {label}" if series else ""
             return r
         out.append((section, job))
     return out
 
 
-def same_jobs(plan: Plan, fits: Fits, ours: Ours, ee: ModuleType | None, idx: np.ndarray) -> list[Job]:
+def same_jobs(plan: Plan, fits: Fits, ours: Ours, idx: np.ndarray) -> list[Job]:
     """The identical forest through each of our tree kernels (emlearn's rows come from the main section)."""
     cd, cn = plan.same
     fb = first_estimators(fits.forests[cd][1], cn)
     model = families.trees.from_random_forest(fb, cd)
     jobs: list[Job] = [("same", lambda: ours.complete(f"tinybeat rf d{cd}x{cn} complete", model, "same-trees", idx))]
-    return jobs + early_exit_jobs("same", f"tinybeat rf d{cd}x{cn}", ee, ours,
-                                  lambda layout, bits: ee.from_random_forest(fb, leaf_bits=bits, layout=layout), idx)
+    return jobs + early_exit_jobs("same", f"tinybeat rf d{cd}x{cn}", ours,
+                                  lambda layout, bits: early_exit.from_random_forest(fb, leaf_bits=bits, layout=layout), idx)
 
 
-def gbt_jobs(plan: Plan, fits: Fits, ours: Ours, ee: ModuleType | None, d: bd.Data, idx: np.ndarray) -> list[Job]:
+def gbt_jobs(plan: Plan, fits: Fits, ours: Ours, d: bd.Data, idx: np.ndarray) -> list[Job]:
     """One HistGradientBoosting model: scikit-learn's float reference on the host, then our kernels."""
     if fits.hgb is None:
         return []
@@ -176,11 +173,11 @@ def gbt_jobs(plan: Plan, fits: Fits, ours: Ours, ee: ModuleType | None, d: bd.Da
 
     model = families.trees.from_hist_gbt(hgb, depth)
     jobs: list[Job] = [("gbt", host), ("gbt", lambda: ours.complete(f"tinybeat {e['name']} complete", model, "gbt", idx))]
-    return jobs + early_exit_jobs("gbt", f"tinybeat {e['name']}", ee, ours,
-                                  lambda layout, bits: ee.from_hist_gbt(hgb, leaf_bits=bits, layout=layout), idx)
+    return jobs + early_exit_jobs("gbt", f"tinybeat {e['name']}", ours,
+                                  lambda layout, bits: early_exit.from_hist_gbt(hgb, leaf_bits=bits, layout=layout), idx)
 
 
-def scaling_jobs(plan: Plan, fits: Fits, ours: Ours, em: Emlearn, ee: ModuleType | None, d: bd.Data,
+def scaling_jobs(plan: Plan, fits: Fits, ours: Ours, em: Emlearn, d: bd.Data,
                  idx: np.ndarray) -> list[Job]:
     """The same forests at every sweep point through every engine."""
     X01, Xb = d.as_float("test", unit=True), d.as_float("test", unit=False)
@@ -200,8 +197,8 @@ def scaling_jobs(plan: Plan, fits: Fits, ours: Ours, em: Emlearn, ee: ModuleType
             em.trees(f"emlearn RF d{depth}x{n} float", f, "float", 0, "scaling", idx, X01), "emlearn float")))
         jobs.append(("scaling", lambda f=fb, depth=depth, n=n: tag(
             em.trees(f"emlearn RF d{depth}x{n} int16", f, "int16", 0, "scaling", idx, Xb), "emlearn int16")))
-        jobs += early_exit_jobs("scaling", f"tinybeat rf d{depth}x{n}", ee, ours,
-                                lambda layout, bits, fb=fb: ee.from_random_forest(fb, leaf_bits=bits, layout=layout), idx,
+        jobs += early_exit_jobs("scaling", f"tinybeat rf d{depth}x{n}", ours,
+                                lambda layout, bits, fb=fb: early_exit.from_random_forest(fb, leaf_bits=bits, layout=layout), idx,
                                 "tinybeat")
     return jobs
 
