@@ -602,8 +602,11 @@ def test_stream_codecs_round_trip():
     raw = tp.encode_samples(values)
     assert len(raw) == 2 * tp.SAMPLES_MAX and tp.decode_samples(raw) == values
     assert tp.decode_samples_reply(tp.encode_samples_reply(123456)) == 123456
-    st = tp.StreamStats(tp.SRC_ADC, 3, 360, 648000, 0, 2100, 61234, 4, 900)
-    assert tp.decode_stream_stats(tp.encode_stream_stats(st)) == st
+    st = tp.StreamStats(tp.SRC_ADC, 3, 360, 648000, 0, 2100, 61234, 4, 900, 7, 65535, 2, 300, 63, 255)
+    raw = tp.encode_stream_stats(st)
+    assert len(raw) == tp.STREAM_STATS_SIZE == 33
+    assert raw[23:] == bytes((7, 0, 255, 255, 2, 0, 44, 1, 63, 255))  # the appended counters, little-endian
+    assert tp.decode_stream_stats(raw) == st
     beat = tp.BeatEvent(1234567, 300, 310, 305, 708, 0, 1, -5000, 40000, bytes(range(6)), 0xBEEF)
     assert tp.decode_beat(tp.encode_beat(beat)) == beat
     assert len(tp.encode_beat(beat)) == tp.BEAT_SIZE == 30

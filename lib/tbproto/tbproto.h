@@ -96,8 +96,12 @@ enum {
 #define TBP_SAMPLES_REPLY_SIZE 4      /* samples received since STREAM_START u32 */
 /* Stream stats (STREAM_STOP and STREAM_STATS replies, STATUS events):
  * source u8 (0xFF = stopped), signal u8, rate u16, samples u32, missed u32, beats u32,
- * max cycles for one sample u32, ring high-water u8, stack high-water u16 (0 in STATUS). */
-#define TBP_STREAM_STATS_SIZE 23
+ * max cycles for one sample u32, ring high-water u8, stack high-water u16 (0 in STATUS),
+ * then, since STREAM_START: received bytes lost u16 (receive ring full, USART overrun or
+ * framing error), beats the front end dropped u16 (tbf_dropped), beats the engine refused
+ * u16, transmit waits u16 (a frame waited for room in the transmit ring); and since boot:
+ * receive-ring high-water u8, transmit-ring high-water u8 (bytes). Counters saturate. */
+#define TBP_STREAM_STATS_SIZE 33
 /* BEAT event: r_sample u32, rr_pre u16, rr_post u16, rr_avg u16, hr_x10 u16, flags u8,
  * class u8, score i32, cycles u32, features x[187..192] (6 bytes), Fletcher-16 of x[0..192] u16. */
 #define TBP_BEAT_SIZE 30

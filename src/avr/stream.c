@@ -9,6 +9,7 @@
 #include "tbfront.h"
 #include "tinybeat.h"
 #include "tinybeat_model.h"
+#include "uart.h"
 
 #define SRC_OFF 0xFFu
 
@@ -33,7 +34,9 @@ static struct {
 	uint16_t to_status; /* samples until the next STATUS event */
 	uint32_t samples, beats, max_cycles;
 	uint8_t engine_status; /* the last status other than TB_OK since it was reported, else TB_OK */
-} g_st = { SRC_OFF, 0, 0, 0, 0, 0, 0, 0, TB_OK };
+	uint16_t engine_errors;          /* beats the engine refused since STREAM_START */
+	uint16_t rx_lost0, tx_waits0;    /* the UART's counters at STREAM_START */
+} g_st = { SRC_OFF, 0, 0, 0, 0, 0, 0, 0, TB_OK, 0, 0, 0 };
 
 uint8_t stream_owns(uint8_t type)
 {
@@ -57,6 +60,13 @@ static void put_stats(uint8_t *out, uint16_t stack)
 	tbp_put_u32(out + 16, g_st.max_cycles);
 	out[20] = g_st.source == TBP_SRC_ADC ? adc_stream_ring_max() : 0;
 	tbp_put_u16(out + 21, stack);
+	/* what was lost or refused since STREAM_START, and the serial margins (README "Serial protocol") */
+	tbp_put_u16(out + 23, (uint16_t)(uart_overruns() - g_st.rx_lost0));
+	tbp_put_u16(out + 25, tbf_dropped(&g_front));
+	tbp_put_u16(out + 27, g_st.engine_errors);
+	tbp_put_u16(out + 29, (uint16_t)(uart_tx_waits() - g_st.tx_waits0));
+	out[31] = uart_rx_max();
+	out[32] = (uint8_t)(uart_tx_max() > 255u ? 255u : uart_tx_max());
 }
 
 /* Fletcher-16 of the classifier inputs: the host checks all 193 bytes against its reference. */
@@ -106,8 +116,11 @@ static void process(uint16_t sample)
 	if (ev == TBF_EV_BEAT && !(g_beat.flags & TBF_BEAT_NO_PRE)) {
 		/* on any status but TB_OK klass is TB_CLASS_NONE (== TBP_CLASS_NONE): no verdict */
 		const tb_status_t status = tb_model_predict(&tb_model, g_beat.x, TB_MODEL_N_INPUTS, &score, &klass);
-		if (status != TB_OK)
+		if (status != TB_OK) {
 			g_st.engine_status = (uint8_t)status;
+			if (g_st.engine_errors != 0xFFFFu)
+				g_st.engine_errors++;
+		}
 	}
 #endif
 	const uint32_t cycles = tbavr_cycles_now() - t0 - overhead;
@@ -152,6 +165,9 @@ uint8_t stream_start(uint8_t source, uint8_t channel, uint16_t rate_hz)
 		return TBP_E_ARG;
 	g_st.rate = g_st.to_status = rate_hz;
 	g_st.samples = g_st.beats = g_st.max_cycles = 0;
+	g_st.engine_errors = 0;
+	g_st.rx_lost0 = uart_overruns();
+	g_st.tx_waits0 = uart_tx_waits();
 	g_st.signal = (uint8_t)tbf_signal(&g_front);
 	g_st.event_seq = 0;
 	if (source == TBP_SRC_ADC && adc_stream_start(channel, rate_hz))

@@ -114,7 +114,7 @@ FINGERPRINT_SIZE = 8
 INFO_REPLY_FIXED_SIZE = 26  # INFO reply without the name and version strings
 STREAM_START_SIZE = 4  # source u8, channel u8, rate_hz u16
 SAMPLES_REPLY_SIZE = 4  # samples since STREAM_START u32
-STREAM_STATS_SIZE = 23
+STREAM_STATS_SIZE = 33
 BEAT_SIZE = 30
 SIGNAL_SIZE = 5
 
@@ -560,7 +560,7 @@ def describe_error(frame: Frame) -> str:
 # ---- stream mode ------------------------------------------------------------------------
 
 _STREAM_START = struct.Struct("<BBH")
-_STREAM_STATS = struct.Struct("<BBHIIIIBH")
+_STREAM_STATS = struct.Struct("<BBHIIIIBHHHHHBB")
 _BEAT = struct.Struct("<IHHHHBBiI6sH")
 _SIGNAL = struct.Struct("<IB")
 assert _STREAM_START.size == STREAM_START_SIZE
@@ -630,6 +630,12 @@ class StreamStats:
     conversion not read in time); max_cycles: the most CPU cycles one sample took
     (front end + classifier); ring_max: most samples ever waiting; stack_max_bytes:
     stack high-water (0 in STATUS events, which skip the measurement).
+    Since STREAM_START: rx_lost: received bytes lost (receive ring full, USART data
+    overrun or framing error); front_dropped: beats the front end dropped when the
+    signal was lost (tbf_dropped); engine_errors: beats the engine refused (no
+    verdict); tx_waits: times a frame waited for room in the transmit ring. Since
+    boot: rx_ring_max / tx_ring_max: most bytes ever waiting in the UART rings.
+    All counters saturate (u16: 65535).
     """
 
     source: int
@@ -641,16 +647,23 @@ class StreamStats:
     max_cycles: int
     ring_max: int
     stack_max_bytes: int
+    rx_lost: int = 0
+    front_dropped: int = 0
+    engine_errors: int = 0
+    tx_waits: int = 0
+    rx_ring_max: int = 0
+    tx_ring_max: int = 0
 
 
 def encode_stream_stats(st: StreamStats) -> bytes:
-    """Stream stats payload (23 bytes)."""
+    """Stream stats payload (33 bytes)."""
     return _STREAM_STATS.pack(st.source, st.signal, st.rate_hz, st.samples, st.missed, st.beats,
-                              st.max_cycles, st.ring_max, st.stack_max_bytes)
+                              st.max_cycles, st.ring_max, st.stack_max_bytes, st.rx_lost, st.front_dropped,
+                              st.engine_errors, st.tx_waits, st.rx_ring_max, st.tx_ring_max)
 
 
 def decode_stream_stats(payload: bytes) -> StreamStats:
-    """Stream stats payload (23 bytes) to a :class:`StreamStats`."""
+    """Stream stats payload (33 bytes) to a :class:`StreamStats`."""
     return StreamStats(*_STREAM_STATS.unpack(_expect_len("stream stats", payload, STREAM_STATS_SIZE)))
 
 
