@@ -299,12 +299,15 @@ def test_record_without_annotations_still_streams(fw: Fw, tmp_path: Path, capsys
     assert summary["detection"]["available"] is False and summary["mismatches"] == 0
 
 
-@pytest.mark.skipif(not __import__("os").environ.get("TINYBEAT_STREAM_FUZZ"),
-                    reason="opt-in (TINYBEAT_STREAM_FUZZ=1): on a heavily loaded machine a request now and then "
-                           "gets no reply (seen with 3 copies in parallel); not yet understood")
 def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
-    """600 random frames of the stream types (any length, any bytes) while streaming from the host:
-    each gets exactly one reply or ERROR, then INFO answers and the sample count shows no reset."""
+    """Random frames of the stream types (any length, any bytes) while streaming from the host: each gets
+    exactly one reply or ERROR, then STATS shows no reset. 150 frames; 600 with TINYBEAT_STREAM_FUZZ=1.
+
+    This used to fail now and then on a loaded machine: avr-vboard let the sleeping MCU's clock jump to
+    its next timer (the 2-s watchdog) whenever a request was already waiting, so 600 requests ran the
+    simulated clock past the board's --timeout and the board exited mid-test. avr-vboard now polls the
+    host every simulated millisecond and paces cumulatively (pio/tools/simavr/avr-vboard.c)."""
+    import os
     import random
 
     rng = random.Random(11)
@@ -318,12 +321,15 @@ def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
         types = [protocol.STREAM_START, protocol.STREAM_STOP, protocol.SAMPLES, protocol.STREAM_STATS,
                  protocol.EV_BEAT, protocol.EV_STATUS, protocol.STREAM_START | protocol.REPLY]
         seq, restarted = ses.seq, False
-        for i in range(600):
+        for i in range(600 if os.environ.get("TINYBEAT_STREAM_FUZZ") else 150):
             t = rng.choice(types)
             if t == protocol.STREAM_START and rng.random() < 0.8:
                 t = protocol.SAMPLES  # mostly keep streaming from the host
             n = rng.choice([0, 1, 2, 3, 4, 5, 23, 30, 179, 180, 181, 182, 200, rng.randrange(201)])
             payload = bytes(rng.randrange(256) for _ in range(n))
+            if i in (40, 41):  # a well-formed stop and restart in every run, whatever the random draw
+                t = (protocol.STREAM_STOP, protocol.STREAM_START)[i - 40]
+                payload = b"" if i == 40 else protocol.encode_stream_start(protocol.SRC_HOST, 0, 360)
             f = _raw(ses, t, seq, payload)
             assert f.type in (t | protocol.REPLY, protocol.ERROR), (i, t, n, f)
             if f.type == protocol.ERROR:
@@ -336,6 +342,9 @@ def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
         assert f.type == protocol.STATS | protocol.REPLY
         assert protocol.decode_stats_reply(f.payload).count == 1, "the board was reset"
         assert restarted  # the random frames did start and stop streams; the board survived all of them
+        f = _raw(ses, protocol.STREAM_STATS, 1, b"")
+        st = protocol.decode_stream_stats(f.payload)
+        assert st.rx_lost == 0 and 0 < st.rx_ring_max < 64, st  # no received byte lost since the last start
     finally:
         proc.kill()
         proc.wait()

@@ -17,8 +17,20 @@
  * pin from that cycle on) and sample k is applied at that cycle +
  * floor(k * F_CPU / rate), by simavr cycle timers, i.e. in simulated time.
  * While the recording plays the simulation runs as fast as it can (no
- * wall-clock pacing); before it and during the tail it is paced to real time
- * so a host can talk to the firmware. --adc-tail-s seconds after the last
+ * wall-clock pacing; --adc-realtime paces it too, so a host's requests meet
+ * the stream as on a real board); before it and during the tail it is paced
+ * to real time so a host can talk to the firmware.
+ *
+ * Host input and simulated time: bytes from the host go into the simulated
+ * UART (at its baud rate, through simavr's 64-byte input FIFO, which says when
+ * it is full) from a cycle timer every HOST_POLL_US of simulated time, so a
+ * sleeping MCU never skips past waiting input (simavr advances the clock to
+ * the next timer event at once: a firmware asleep until its 2-s watchdog used
+ * to jump 2 s for every request, and a long request exchange ran the simulated
+ * clock into --timeout). Pacing is cumulative: simulated time is kept within a
+ * millisecond of wall-clock time since the anchor (start, or the end of a fast
+ * recording); a host that fell far behind (a loaded machine) re-anchors it
+ * instead of letting the simulation race to catch up. --adc-tail-s seconds after the last
  * sample the board stops with exit status 0.
  *
  * CPU load (--load-report FILE.json): simavr adds 1 + n cycles for each
@@ -51,6 +63,8 @@
 /* ---- analog input and CPU load ---- */
 #define ADC_LEAD_OFF 0xFFFFu
 #define LOAD_MAX_WINDOWS 100000u
+#define HOST_POLL_US 1000u      /* simulated microseconds between host-input polls */
+#define PACE_BEHIND_S 0.2       /* re-anchor pacing when wall clock leads by more than this */
 
 typedef struct adc_play {
 	uint16_t *mv;            /* samples: mV, or ADC_LEAD_OFF */
@@ -61,6 +75,7 @@ typedef struct adc_play {
 	double tail_s;           /* run this long after the last sample */
 	avr_cycle_count_t start; /* cycle of sample 0 (first conversion), 0 = not started */
 	int started, finished, done;
+	int realtime;            /* --adc-realtime: pace the recording to the wall clock too */
 	uint32_t last_mv;
 	avr_irq_t *adc_irq;
 	avr_irq_t *lo_irq[2];    /* LO+ and LO- input pins */
@@ -78,6 +93,12 @@ typedef struct vboard {
 	int in_fd;          /* bytes from the host to UART0 RX, -1 when closed */
 	int out_fd;         /* bytes from UART0 TX to the host */
 	int rx_ready;       /* the simulated UART can take another byte */
+	avr_irq_t *rx_irq;  /* UART0 input */
+	unsigned char in_buf[256]; /* read from the host, not yet in the UART */
+	size_t in_len, in_pos;
+	int paced;          /* pacing anchored: wall_0 <-> cycle_0 */
+	double wall_0;
+	avr_cycle_count_t cycle_0;
 	unsigned char out_buf[4096];
 	size_t out_len;
 	int fast;           /* 1 while a recording plays: no wall-clock pacing */
@@ -128,24 +149,42 @@ static void uart_xoff_hook(struct avr_irq_t *irq, uint32_t value, void *param)
 	((vboard_t *)param)->rx_ready = 0;
 }
 
-/* Move at most one byte from the host into the simulated UART. */
+/* Move the host's waiting bytes into the simulated UART until its input FIFO is full. */
 static void feed_input(vboard_t *vb, avr_irq_t *rx_irq)
 {
-	if (vb->in_fd < 0 || !vb->rx_ready)
-		return;
-	unsigned char byte;
-	ssize_t n = read(vb->in_fd, &byte, 1);
-	if (n == 1) {
-		avr_raise_irq(rx_irq, byte);
-	} else if (n == 0) {
-		if (!isatty(vb->in_fd) && vb->in_fd == STDIN_FILENO)
-			vb->in_fd = -1; /* end of input */
-	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != EIO) {
-		vb->in_fd = -1;
+	while (vb->rx_ready) {
+		if (vb->in_pos == vb->in_len) {
+			if (vb->in_fd < 0)
+				return;
+			ssize_t n = read(vb->in_fd, vb->in_buf, sizeof(vb->in_buf));
+			if (n > 0) {
+				vb->in_len = (size_t)n;
+				vb->in_pos = 0;
+			} else {
+				if (n == 0) {
+					if (!isatty(vb->in_fd) && vb->in_fd == STDIN_FILENO)
+						vb->in_fd = -1; /* end of input */
+				} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != EIO) {
+					vb->in_fd = -1;
+				}
+				return;
+			}
+		}
+		avr_raise_irq(rx_irq, vb->in_buf[vb->in_pos++]); /* may raise XOFF: rx_ready = 0 */
 	}
 }
 
 static vboard_t *g_vb; /* for the sleep callback */
+
+/* Every HOST_POLL_US of simulated time: take the host's bytes (caps every sleep at that). */
+static avr_cycle_count_t host_poll_timer(avr_t *avr, avr_cycle_count_t when, void *param)
+{
+	vboard_t *vb = (vboard_t *)param;
+	feed_input(vb, vb->rx_irq);
+	return when + (avr_cycle_count_t)((unsigned long long)HOST_POLL_US * avr->frequency / 1000000ULL);
+}
+
+static double wall_seconds(void);
 
 /*
  * The MCU sleeps until its next timer event: wait for it in real time, but wake
@@ -179,18 +218,33 @@ static void vboard_sleep(avr_t *avr, avr_cycle_count_t how_long)
 	vboard_t *vb = g_vb;
 	if (vb->load)
 		load_add_sleep(vb->load, avr->cycle, 1 + how_long, avr->frequency);
-	if (vb->fast)
-		return; /* a recording is playing: simulated time only */
-	flush_out(vb);
-	const unsigned long long usec = (unsigned long long)how_long * 1000000ULL / avr->frequency;
-	if (usec < 1000)
-		return; /* shorter than poll's resolution: let simulated time run ahead */
-	if (vb->in_fd >= 0) {
-		struct pollfd p = { .fd = vb->in_fd, .events = POLLIN };
-		poll(&p, 1, (int)(usec / 1000ULL));
-	} else {
-		usleep(usec > 100000ULL ? 100000U : (useconds_t)usec);
+	if (vb->fast) {
+		vb->paced = 0; /* a recording is playing: simulated time only; re-anchor after it */
+		return;
 	}
+	flush_out(vb);
+	const double now = wall_seconds();
+	if (!vb->paced) {
+		vb->paced = 1;
+		vb->wall_0 = now;
+		vb->cycle_0 = avr->cycle;
+	}
+	/* where simulated time will be after this sleep, against the wall clock */
+	const double sim_s = (double)(avr->cycle + 1 + how_long - vb->cycle_0) / (double)avr->frequency;
+	const double ahead = sim_s - (now - vb->wall_0);
+	if (ahead < -PACE_BEHIND_S) { /* the host fell behind: do not race to catch up */
+		vb->wall_0 = now - sim_s;
+		return;
+	}
+	if (ahead < 0.001)
+		return; /* shorter than poll's resolution */
+	int ms = (int)(ahead * 1000.0);
+	if (ms > 100)
+		ms = 100;
+	/* wake early when the host sends (and the UART can take it); input waits for host_poll_timer */
+	struct pollfd p = { .fd = vb->in_fd >= 0 && vb->rx_ready && vb->in_pos == vb->in_len ? vb->in_fd : -1,
+	                    .events = POLLIN };
+	poll(&p, 1, ms);
 }
 
 static int load_adc_file(const char *path, adc_play_t *p)
@@ -286,7 +340,7 @@ static void adc_trigger_hook(struct avr_irq_t *irq, uint32_t value, void *param)
 	adc_apply(p, 0);
 	p->next = 1;
 	if (p->n > 1) {
-		g_vb->fast = 1;
+		g_vb->fast = !p->realtime;
 		avr_cycle_timer_register(g_vb->avr, adc_cycle_of(p, g_vb->avr, 1) - p->start, adc_timer, p);
 	} else {
 		p->finished = 1;
@@ -381,6 +435,7 @@ static void usage(void)
 	        "  --adc-rate HZ        samples per second of FILE (required with --adc-file)\n"
 	        "  --adc-channel N      ADC channel (default 0 = A0)\n"
 	        "  --adc-tail-s SEC     stop (exit 0) SEC seconds after the last sample (default 3)\n"
+	        "  --adc-realtime       play FILE in real time (default: as fast as the simulation runs)\n"
 	        "  --lo-pins P,P        LO+ and LO- input pins driven high on lead-off\n"
 	        "                       (default B4,B5 = D10,D11 on atmega2560; B2,B3 = D10,D11 on atmega328p)\n"
 	        "  --avcc MV            AVcc and AREF in mV (default 5000)\n"
@@ -398,6 +453,7 @@ int main(int argc, char **argv)
 	unsigned long adc_rate = 0, avcc = 5000;
 	int adc_channel = 0;
 	double adc_tail = 3.0;
+	static adc_play_t play;
 	static const struct option opts[] = {
 		{ "adc-file", required_argument, 0, 'A' },
 		{ "adc-rate", required_argument, 0, 'R' },
@@ -406,6 +462,7 @@ int main(int argc, char **argv)
 		{ "lo-pins", required_argument, 0, 'L' },
 		{ "avcc", required_argument, 0, 'V' },
 		{ "load-report", required_argument, 0, 'W' },
+		{ "adc-realtime", no_argument, 0, 'P' },
 		{ "mcu", required_argument, 0, 'm' },
 		{ "freq", required_argument, 0, 'f' },
 		{ "timeout", required_argument, 0, 't' },
@@ -429,6 +486,7 @@ int main(int argc, char **argv)
 		case 'L': lo_pins = optarg; break;
 		case 'V': avcc = strtoul(optarg, NULL, 10); break;
 		case 'W': load_path = optarg; break;
+		case 'P': play.realtime = 1; break;
 		default: usage(); return c == 'h' ? 0 : 1;
 		}
 	}
@@ -475,7 +533,6 @@ int main(int argc, char **argv)
 	static load_meter_t load; /* large: not on the stack */
 	if (load_path)
 		vb.load = &load;
-	static adc_play_t play;
 	if (adc_file) {
 		if (load_adc_file(adc_file, &play))
 			return 1;
@@ -531,6 +588,8 @@ int main(int argc, char **argv)
 	avr_ioctl(avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags);
 
 	avr_irq_t *rx_irq = avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_INPUT);
+	vb.rx_irq = rx_irq;
+	avr_cycle_timer_register_usec(avr, HOST_POLL_US, host_poll_timer, &vb);
 	avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUTPUT),
 	                        uart_tx_hook, &vb);
 	avr_irq_register_notify(avr_io_getirq(avr, AVR_IOCTL_UART_GETIRQ('0'), UART_IRQ_OUT_XON),
@@ -561,6 +620,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		if ((++steps & 0x3ff) == 0) {
+			if (avr_cycle_timer_status(avr, host_poll_timer, &vb) == 0) /* a reset cancels timers */
+				avr_cycle_timer_register_usec(avr, HOST_POLL_US, host_poll_timer, &vb);
 			if (vb.out_len)
 				flush_out(&vb); /* binary replies carry no newline */
 			feed_input(&vb, rx_irq);
