@@ -1,14 +1,12 @@
-/* Stream mode (see stream.h): front end + classifier per sample, frames out. */
+/* Stream mode (see stream.h): samples through lib/tbsampler's pipeline, frames out. */
 #include "stream.h"
 
 #include <string.h>
 
-#include "adc.h"
 #include "board.h"
 #include "tbavr.h"
-#include "tbfront.h"
-#include "tinybeat.h"
-#include "tinybeat_model.h"
+#include "tbpipeline.h"
+#include "tbsampler.h"
 #include "uart.h"
 
 #define SRC_OFF 0xFFu
@@ -17,26 +15,15 @@
 #error "the engine's no-verdict class must be the protocol's"
 #endif
 
-/* The model's inputs: all TBF_N_INPUTS (193), the beat window only (187), or none. */
-#if TB_MODEL_N_INPUTS == TBF_N_INPUTS || TB_MODEL_N_INPUTS == TBF_BEAT_LEN
-#define STREAM_CLASSIFY 1
-#else
-#define STREAM_CLASSIFY 0
-#endif
-
-static tbf_state_t g_front;
-static tbf_beat_t g_beat TB_INPUT_ALIGN; /* x first in tbf_beat_t: aligned for the kernels */
 static struct {
 	uint8_t source;   /* TBP_SRC_ADC, TBP_SRC_HOST or SRC_OFF */
 	uint8_t signal;   /* last tbf_signal() */
 	uint8_t event_seq;
 	uint16_t rate;
 	uint16_t to_status; /* samples until the next STATUS event */
-	uint32_t samples, beats, max_cycles;
 	uint8_t engine_status; /* the last status other than TB_OK since it was reported, else TB_OK */
-	uint16_t engine_errors;          /* beats the engine refused since STREAM_START */
 	uint16_t rx_lost0, tx_waits0;    /* the UART's counters at STREAM_START */
-} g_st = { SRC_OFF, 0, 0, 0, 0, 0, 0, 0, TB_OK, 0, 0, 0 };
+} g_st = { SRC_OFF, 0, 0, 0, 0, TB_OK, 0, 0 };
 
 uint8_t stream_owns(uint8_t type)
 {
@@ -51,19 +38,20 @@ static void send_event(uint8_t type, const uint8_t *payload, uint8_t size)
 
 static void put_stats(uint8_t *out, uint16_t stack)
 {
+	const tbpl_counts_t *c = tbpl_counts();
 	out[0] = g_st.source;
 	out[1] = g_st.signal;
 	tbp_put_u16(out + 2, g_st.rate);
-	tbp_put_u32(out + 4, g_st.samples);
-	tbp_put_u32(out + 8, g_st.source == TBP_SRC_ADC ? adc_stream_missed() : 0);
-	tbp_put_u32(out + 12, g_st.beats);
-	tbp_put_u32(out + 16, g_st.max_cycles);
-	out[20] = g_st.source == TBP_SRC_ADC ? adc_stream_ring_max() : 0;
+	tbp_put_u32(out + 4, c->samples);
+	tbp_put_u32(out + 8, g_st.source == TBP_SRC_ADC ? tbs_missed() : 0);
+	tbp_put_u32(out + 12, c->beats);
+	tbp_put_u32(out + 16, c->max_cycles);
+	out[20] = g_st.source == TBP_SRC_ADC ? tbs_ring_max() : 0;
 	tbp_put_u16(out + 21, stack);
 	/* what was lost or refused since STREAM_START, and the serial margins (README "Serial protocol") */
 	tbp_put_u16(out + 23, (uint16_t)(uart_overruns() - g_st.rx_lost0));
-	tbp_put_u16(out + 25, tbf_dropped(&g_front));
-	tbp_put_u16(out + 27, g_st.engine_errors);
+	tbp_put_u16(out + 25, tbpl_dropped());
+	tbp_put_u16(out + 27, c->engine_errors);
 	tbp_put_u16(out + 29, (uint16_t)(uart_tx_waits() - g_st.tx_waits0));
 	out[31] = uart_rx_max();
 	out[32] = (uint8_t)(uart_tx_max() > 255u ? 255u : uart_tx_max());
@@ -83,61 +71,42 @@ static uint16_t fletcher16(const uint8_t *x, uint8_t n)
 
 static void send_beat(uint8_t klass, int32_t score, uint32_t cycles)
 {
+	const tbf_beat_t *b = tbpl_last()->beat;
 	uint8_t out[TBP_BEAT_SIZE];
-	tbp_put_u32(out + 0, g_beat.r_sample);
-	tbp_put_u16(out + 4, g_beat.rr_pre);
-	tbp_put_u16(out + 6, g_beat.rr_post);
-	tbp_put_u16(out + 8, g_beat.rr_avg);
-	tbp_put_u16(out + 10, g_beat.hr_x10);
-	out[12] = g_beat.flags;
+	tbp_put_u32(out + 0, b->r_sample);
+	tbp_put_u16(out + 4, b->rr_pre);
+	tbp_put_u16(out + 6, b->rr_post);
+	tbp_put_u16(out + 8, b->rr_avg);
+	tbp_put_u16(out + 10, b->hr_x10);
+	out[12] = b->flags;
 	out[13] = klass;
 	tbp_put_u32(out + 14, (uint32_t)score);
 	tbp_put_u32(out + 18, cycles);
-	memcpy(out + 22, g_beat.x + TBF_BEAT_LEN, TBF_N_FEATURES);
-	tbp_put_u16(out + 28, fletcher16(g_beat.x, TBF_N_INPUTS));
+	memcpy(out + 22, b->x + TBF_BEAT_LEN, TBF_N_FEATURES);
+	tbp_put_u16(out + 28, fletcher16(b->x, TBF_N_INPUTS));
 	send_event(TBP_EV_BEAT_FRAME, out, sizeof(out));
 }
 
-/* One sample through the front end; a complete beat is classified and reported. */
+/* One sample through the pipeline (front end + classifier); a beat or a signal change is reported. */
 static void process(uint16_t sample)
 {
-	/* lead-off: the front end gets code 0 with the flag, from either source */
-	const uint8_t lead_off = g_st.source == TBP_SRC_ADC ? (sample & ADC_SAMPLE_LEAD_OFF) != 0
+	/* lead-off: the pipeline gets it as a flag (and code 0), from either source */
+	const uint8_t lead_off = g_st.source == TBP_SRC_ADC ? (sample & TBS_LEAD_OFF) != 0
 	                                                    : sample == TBP_SAMPLE_LEAD_OFF;
-	const uint16_t code = lead_off ? 0u : sample;
-	uint8_t klass = TBP_CLASS_NONE;
-	int32_t score = 0;
+	const tbf_event_t ev = tbpl_push(sample, lead_off);
+	const tbpl_counts_t *c = tbpl_counts();
 
-	tbavr_cycles_init();
-	const uint32_t overhead = tbavr_cycles_overhead();
-	const uint32_t t0 = tbavr_cycles_now();
-	const tbf_event_t ev = tbf_push(&g_front, code, lead_off, &g_beat);
-#if STREAM_CLASSIFY
-	if (ev == TBF_EV_BEAT && !(g_beat.flags & TBF_BEAT_NO_PRE)) {
-		/* on any status but TB_OK klass is TB_CLASS_NONE (== TBP_CLASS_NONE): no verdict */
-		const tb_status_t status = tb_model_predict(&tb_model, g_beat.x, TB_MODEL_N_INPUTS, &score, &klass);
-		if (status != TB_OK) {
-			g_st.engine_status = (uint8_t)status;
-			if (g_st.engine_errors != 0xFFFFu)
-				g_st.engine_errors++;
-		}
-	}
-#endif
-	const uint32_t cycles = tbavr_cycles_now() - t0 - overhead;
-	tbavr_cycles_off();
-
-	g_st.samples++;
-	if (cycles > g_st.max_cycles)
-		g_st.max_cycles = cycles;
 	if (ev == TBF_EV_BEAT) {
-		g_st.beats++;
-		if (klass != TBP_CLASS_NONE)
-			leds_show(klass);
-		send_beat(klass, score, cycles);
+		const tbpl_verdict_t *v = tbpl_last();
+		if (v->reason == TBPL_ENGINE_ERROR)
+			g_st.engine_status = v->status; /* klass is TB_CLASS_NONE (== TBP_CLASS_NONE): no verdict */
+		if (v->klass != TBP_CLASS_NONE)
+			leds_show(v->klass);
+		send_beat(v->klass, v->score, c->cycles);
 	} else if (ev == TBF_EV_SIGNAL) {
 		uint8_t out[TBP_SIGNAL_SIZE];
-		g_st.signal = (uint8_t)tbf_signal(&g_front);
-		tbp_put_u32(out, g_st.samples - 1u);
+		g_st.signal = (uint8_t)tbpl_signal();
+		tbp_put_u32(out, c->samples - 1u);
 		out[4] = g_st.signal;
 		send_event(TBP_EV_SIGNAL_FRAME, out, sizeof(out));
 	}
@@ -152,7 +121,7 @@ static void process(uint16_t sample)
 static void stream_stop(void)
 {
 	if (g_st.source == TBP_SRC_ADC)
-		adc_stream_stop();
+		tbs_stop();
 	g_st.source = SRC_OFF;
 }
 
@@ -161,17 +130,21 @@ uint8_t stream_start(uint8_t source, uint8_t channel, uint16_t rate_hz)
 	if (source > TBP_SRC_HOST || channel >= BOARD_ADC_CHANNELS || rate_hz < TBF_FS_MIN || rate_hz > TBF_FS_MAX)
 		return TBP_E_ARG;
 	stream_stop();
-	if (tbf_init(&g_front, rate_hz) != TBF_OK)
+	if (tbpl_start(rate_hz, firmware_model()))
 		return TBP_E_ARG;
 	g_st.rate = g_st.to_status = rate_hz;
-	g_st.samples = g_st.beats = g_st.max_cycles = 0;
-	g_st.engine_errors = 0;
 	g_st.rx_lost0 = uart_overruns();
 	g_st.tx_waits0 = uart_tx_waits();
-	g_st.signal = (uint8_t)tbf_signal(&g_front);
+	g_st.signal = (uint8_t)tbpl_signal();
 	g_st.event_seq = 0;
-	if (source == TBP_SRC_ADC && adc_stream_start(channel, rate_hz))
-		return TBP_E_ARG;
+	if (source == TBP_SRC_ADC) {
+		/* the AD8232's LO+ / LO- outputs: inputs without pull-ups (the module drives them) */
+		BOARD_LO_DDR &= (uint8_t)~(BOARD_LO_PLUS | BOARD_LO_MINUS);
+		BOARD_LO_PORT &= (uint8_t)~(BOARD_LO_PLUS | BOARD_LO_MINUS);
+		if (tbs_start(channel, rate_hz, (tbs_pin_t){ &BOARD_LO_PIN, BOARD_LO_PLUS },
+		              (tbs_pin_t){ &BOARD_LO_PIN, BOARD_LO_MINUS }) != TBS_OK)
+			return TBP_E_ARG;
+	}
 	g_st.source = source;
 	return TBP_OK;
 }
@@ -181,11 +154,11 @@ void stream_poll(void)
 	uint16_t sample;
 	if (g_st.source != TBP_SRC_ADC)
 		return;
-	while (adc_stream_read(&sample))
+	while (tbs_read(&sample))
 		process(sample);
 }
 
-uint8_t stream_pending(void) { return g_st.source == TBP_SRC_ADC && adc_stream_available(); }
+uint8_t stream_pending(void) { return g_st.source == TBP_SRC_ADC && tbs_available(); }
 
 void stream_request(const tbp_frame_t *f)
 {
@@ -221,7 +194,7 @@ void stream_request(const tbp_frame_t *f)
 			g_st.engine_status = TB_OK;
 			return;
 		}
-		tbp_put_u32(out, g_st.samples);
+		tbp_put_u32(out, tbpl_counts()->samples);
 		send_frame(TBP_SAMPLES | TBP_REPLY, f->seq, TBP_OK, out, TBP_SAMPLES_REPLY_SIZE);
 		return;
 	}

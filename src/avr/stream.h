@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tbproto.h"
+#include "tinybeat.h"
 
 #ifndef TB_STREAM_AT_BOOT
 #define TB_STREAM_AT_BOOT 0
@@ -25,6 +26,8 @@ void send_error(uint8_t seq, uint8_t error, uint8_t request_type);
 /* ERROR frame TBP_E_ENGINE: payload {request_type, status} (a tb_status_t other than TB_OK). */
 void send_engine_error(uint8_t seq, uint8_t request_type, uint8_t status);
 void leds_show(uint8_t abnormal);
+/* The generated model (one copy: tinybeat_model.h defines it static, so only main.c includes it). */
+const tb_model_t *firmware_model(void);
 
 /* 1 for the frame types stream.c answers (STREAM_START/STOP, SAMPLES, STREAM_STATS). */
 uint8_t stream_owns(uint8_t type);

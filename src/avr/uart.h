@@ -14,7 +14,7 @@
  * uart_write blocks only while the transmit ring is full (counted in
  * uart_tx_waits): the ring holds the largest burst of one sample's events
  * plus a reply on the Mega (UART_TX_SIZE 256); the Uno's 2 KB leave room for
- * 64 bytes, so a beat that coincides with a STATUS frame waits ~1.5 ms there.
+ * 32 bytes, so a beat that coincides with a STATUS frame waits ~4 ms there.
  */
 #ifndef UART_H
 #define UART_H
@@ -26,7 +26,7 @@
 #endif
 #ifndef UART_TX_SIZE
 #if defined(__AVR_ATmega328P__)
-#define UART_TX_SIZE 64u /* the Uno: what its 2 KB SRAM leave */
+#define UART_TX_SIZE 32u /* the Uno: what its 2 KB SRAM leave */
 #else
 #define UART_TX_SIZE 256u
 #endif
