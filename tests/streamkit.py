@@ -34,6 +34,21 @@ def saved_model_entry(board_id: str):
     return trained, select_for_board(trained, load_board(ROOT, board_id), load_config(paths.config))
 
 
+def env_option(env: str, option: str) -> str:
+    """An option of [env:<env>] in platformio.ini, following `extends`; "" when absent."""
+    import configparser
+
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(ROOT / "platformio.ini")
+    section = f"env:{env}"
+    while section and ini.has_section(section):
+        if ini.has_option(section, option):
+            return ini.get(section, option).strip()
+        parent = ini.get(section, "extends", fallback="").strip()
+        section = parent if parent else ""
+    return ""
+
+
 def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None = None,
                    header_patch: Callable[[str], str] | None = None) -> Path:
     """Build src/avr + lib with the saved model's headers in dest; returns firmware.elf.
@@ -50,6 +65,10 @@ def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None
         if (dest / sub).exists():
             shutil.rmtree(dest / sub)
         shutil.copytree(ROOT / sub, dest / sub, ignore=shutil.ignore_patterns("__pycache__"))
+    sketch = env_option(env, "custom_sketch")
+    if sketch:  # an Arduino example env: the hook (off in this copy) would build that folder as src/
+        shutil.rmtree(dest / "src")
+        shutil.copytree(ROOT / sketch, dest / "src")
     (dest / "model").mkdir(exist_ok=True)
     shutil.copy(ROOT / "model" / "config.yaml", dest / "model" / "config.yaml")
     trained, entry = saved_model_entry(board_id)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #ifdef __AVR__
+#include <avr/pgmspace.h>
 #include <util/crc16.h> /* _crc_xmodem_update: the same CRC step in hand-written assembly */
 #endif
 
@@ -233,4 +234,78 @@ uint16_t tbp_get_u16(const uint8_t *p)
 uint32_t tbp_get_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+void tbp_write_frame(void (*put)(uint8_t byte, void *ctx), void *ctx, uint8_t type, uint8_t seq, uint8_t error,
+                     const uint8_t *payload, uint8_t size)
+{
+	const uint8_t head[4] = { size, type, seq, error };
+	uint16_t crc = TBP_CRC_INIT;
+	uint8_t i;
+	put(TBP_PREAMBLE0, ctx);
+	put(TBP_PREAMBLE1, ctx);
+	for (i = 0; i < 4; i++) {
+		crc = crc_step(crc, head[i]);
+		put(head[i], ctx);
+	}
+	for (i = 0; i < size; i++) {
+		crc = crc_step(crc, payload[i]);
+		put(payload[i], ctx);
+	}
+	put((uint8_t)crc, ctx);
+	put((uint8_t)(crc >> 8), ctx);
+}
+
+void tbp_write_error(void (*put)(uint8_t byte, void *ctx), void *ctx, uint8_t seq, uint8_t error,
+                     uint8_t request_type)
+{
+	tbp_write_frame(put, ctx, TBP_ERROR, seq, error, &request_type, 1);
+}
+
+uint8_t tbp_receive(tbp_parser_t *p, uint8_t byte, void (*put)(uint8_t byte, void *ctx), void *ctx)
+{
+	switch (tbp_parser_feed(p, byte)) {
+	case TBP_EV_FRAME:
+		return 1;
+	case TBP_EV_BAD_CRC:
+		tbp_write_error(put, ctx, p->frame.seq, TBP_E_CRC, p->frame.type);
+		return 0;
+	case TBP_EV_BAD_LENGTH:
+		tbp_write_error(put, ctx, 0, TBP_E_LENGTH, 0);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+#ifdef __AVR__
+uint8_t tbp_flash_byte(const char *p) { return pgm_read_byte(p); }
+#endif
+
+/* A length byte and at most TBP_INFO_STRING_MAX bytes of s; returns the bytes written. */
+static uint8_t put_string(uint8_t *out, const char *s, uint8_t (*read_byte)(const char *p))
+{
+	uint8_t n = 0;
+	uint8_t c;
+	while (n < TBP_INFO_STRING_MAX && (c = read_byte ? read_byte(s + n) : (uint8_t)s[n]) != 0)
+		out[1 + n++] = c;
+	out[0] = n;
+	return (uint8_t)(1u + n);
+}
+
+uint8_t tbp_info_encode(const tbp_info_t *info, const char *name, const char *version,
+                        uint8_t (*read_byte)(const char *p), uint8_t out[TBP_INFO_REPLY_MAX])
+{
+	uint8_t n = (uint8_t)(16u + TBP_FINGERPRINT_SIZE); /* the strings' length bytes complete the fixed size */
+	out[0] = TBP_PROTO_VERSION;
+	out[1] = info->family;
+	tbp_put_u16(out + 2, info->n_inputs);
+	tbp_put_u32(out + 4, info->model_flash_bytes);
+	tbp_put_u16(out + 8, info->model_ram_bytes);
+	tbp_put_u16(out + 10, info->static_ram_bytes);
+	tbp_put_u32(out + 12, info->f_cpu);
+	memcpy(out + 16, info->fingerprint, TBP_FINGERPRINT_SIZE);
+	n = (uint8_t)(n + put_string(out + n, name, read_byte));
+	n = (uint8_t)(n + put_string(out + n, version, read_byte));
+	return n;
 }

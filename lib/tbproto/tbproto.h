@@ -153,6 +153,20 @@ uint16_t tbp_crc16(const uint8_t *data, size_t len);
 size_t tbp_encode(uint8_t *out, size_t cap, uint8_t type, uint8_t seq, uint8_t error,
                   const uint8_t *payload, uint8_t size);
 
+/* Writes a whole frame byte by byte through put(byte, ctx) with a running CRC: no frame buffer
+ * (a device's replies and events). payload may be NULL when size is 0; size <= TBP_MAX_PAYLOAD. */
+void tbp_write_frame(void (*put)(uint8_t byte, void *ctx), void *ctx, uint8_t type, uint8_t seq, uint8_t error,
+                     const uint8_t *payload, uint8_t size);
+
+/* An ERROR reply (TBP_ERROR, error code, payload {request_type}) through put. */
+void tbp_write_error(void (*put)(uint8_t byte, void *ctx), void *ctx, uint8_t seq, uint8_t error,
+                     uint8_t request_type);
+
+/* A device's receive step: feeds byte to the parser and answers a bad CRC (TBP_E_CRC, with the
+ * frame's seq and type) or a bad length (TBP_E_LENGTH, seq 0, type 0) itself through put.
+ * Returns 1 when p->frame holds a new frame with a good CRC (check and answer it), else 0. */
+uint8_t tbp_receive(tbp_parser_t *p, uint8_t byte, void (*put)(uint8_t byte, void *ctx), void *ctx);
+
 /* The sequence rule.  seq 0 is always accepted and restarts the sequence; otherwise seq
  * must equal *expected_next.  Returns 1 if accepted, 0 if not (reply TBP_E_SEQUENCE).
  * Either way *expected_next becomes seq + 1 (mod 256): the receiver resynchronises to
@@ -183,6 +197,34 @@ void tbp_stats_add(tbp_stats_t *s, uint32_t cycles);
  * the stack high-water mark and the free RAM left at that mark, in bytes. */
 void tbp_stats_encode(const tbp_stats_t *s, uint16_t stack_max, uint16_t free_ram_min,
                       uint8_t out[TBP_STATS_REPLY_SIZE]);
+
+/* The INFO reply: protocol version u8, then these fields in order (little-endian), then name and
+ * version, each a length byte and at most TBP_INFO_STRING_MAX bytes (the two length bytes count in
+ * TBP_INFO_REPLY_FIXED_SIZE). */
+#define TBP_INFO_STRING_MAX 32
+#define TBP_INFO_REPLY_MAX (TBP_INFO_REPLY_FIXED_SIZE + 2 * TBP_INFO_STRING_MAX)
+typedef struct {
+	uint8_t family;             /* the model's family code */
+	uint16_t n_inputs;          /* bytes per beat the model takes */
+	uint32_t model_flash_bytes;
+	uint16_t model_ram_bytes;
+	uint16_t static_ram_bytes;  /* the whole program's .data + .bss + .noinit */
+	uint32_t f_cpu;             /* Hz */
+	uint8_t fingerprint[TBP_FINGERPRINT_SIZE];
+} tbp_info_t;
+/* A tbp_info_t of the generated model (tinybeat_model.h's TB_MODEL_* macros, expanded where the
+ * caller includes that header) and the program's static RAM. */
+#define TBP_INFO_OF_MODEL(static_ram)                                                              \
+	{ TB_MODEL_FAMILY, TB_MODEL_N_INPUTS, TB_MODEL_FLASH_BYTES, TB_MODEL_RAM_BYTES, (static_ram), \
+	  F_CPU, TB_MODEL_FINGERPRINT_BYTES }
+/* Writes the INFO reply payload to out and returns its size. name and version are C strings
+ * read through read_byte (NULL: plain RAM; on AVR tbp_flash_byte for PROGMEM strings), each cut
+ * at TBP_INFO_STRING_MAX bytes. */
+uint8_t tbp_info_encode(const tbp_info_t *info, const char *name, const char *version,
+                        uint8_t (*read_byte)(const char *p), uint8_t out[TBP_INFO_REPLY_MAX]);
+#ifdef __AVR__
+uint8_t tbp_flash_byte(const char *p); /* pgm_read_byte */
+#endif
 
 /* Little-endian helpers. */
 void tbp_put_u16(uint8_t *p, uint16_t v);

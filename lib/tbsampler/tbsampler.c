@@ -5,7 +5,7 @@
 #include <avr/io.h>
 #include <util/atomic.h>
 
-#include "tbavr.h"
+#include "tbs_clock.h"
 
 #if (TBS_RING_SIZE & (TBS_RING_SIZE - 1u)) || TBS_RING_SIZE > 128u || TBS_RING_SIZE < 2u
 #error "TBS_RING_SIZE must be a power of two, 2..128"
@@ -24,10 +24,7 @@ static volatile uint16_t g_lead_pending; /* TBS_LEAD_OFF when the lead-off pins 
 static tbs_pin_t g_lo[2];
 static volatile uint8_t g_no_pin; /* reads as 0: the register of an absent lead-off pin */
 static uint16_t g_q, g_r, g_rate, g_acc; /* period: g_q counts, + 1 when the accumulator passes g_rate */
-static volatile uint32_t g_base;         /* timer counts before the current period */
-static volatile uint16_t g_period;       /* timer counts of the current period */
-static uint8_t g_prescale = 1, g_running, g_channel;
-static uint32_t g_timer_overhead, g_tbavr_overhead; /* cycles of a back-to-back reading pair */
+static uint8_t g_channel;
 
 static inline uint16_t lead_off_now(void)
 {
@@ -45,7 +42,7 @@ static inline void start_conversion(void)
 ISR(TIMER1_COMPA_vect)
 {
 	/* the period that just started: q or q + 1 counts (CTC: OCR1A is not buffered) */
-	g_base += g_period;
+	tbs_clock_base += tbs_clock_period;
 	uint16_t acc = (uint16_t)(g_acc + g_r);
 	uint16_t period = g_q;
 	if (acc >= g_rate) {
@@ -54,7 +51,7 @@ ISR(TIMER1_COMPA_vect)
 	}
 	g_acc = acc;
 	OCR1A = (uint16_t)(period - 1u);
-	g_period = period;
+	tbs_clock_period = period;
 	if (ADCSRA & _BV(ADSC)) {
 		g_missed++; /* the previous conversion is still running: this sample is lost */
 		return;
@@ -76,21 +73,6 @@ ISR(ADC_vect)
 	g_head = (uint8_t)(head + 1u);
 	if ((uint8_t)(used + 1u) > g_ring_max)
 		g_ring_max = (uint8_t)(used + 1u);
-}
-
-static uint32_t timer_cycles(void)
-{
-	uint32_t base;
-	uint16_t count;
-	ATOMIC_BLOCK(ATOMIC_RESTORESTATE)
-	{
-		count = TCNT1;
-		base = g_base;
-		/* a period that ended but whose interrupt has not run yet belongs to this reading */
-		if ((TIFR1 & _BV(OCF1A)) && count < g_period / 2u)
-			base += g_period;
-	}
-	return (base + count) * g_prescale;
 }
 
 static void digital_input(uint8_t channel, uint8_t off)
@@ -152,17 +134,17 @@ uint8_t tbs_start(uint8_t channel, uint16_t rate_hz, tbs_pin_t lo_plus, tbs_pin_
 		TCCR1A = 0; /* CTC mode (an Arduino core's PWM setup of Timer1 is replaced) */
 		TCNT1 = 0;
 		OCR1A = (uint16_t)(g_q - 1u);
-		g_base = 0;
-		g_period = g_q;
-		g_prescale = prescale;
+		tbs_clock_base = 0;
+		tbs_clock_period = g_q;
+		tbs_clock_prescale = prescale;
 		TIFR1 = _BV(OCF1A);
 		TIMSK1 = _BV(OCIE1A);
 		TCCR1B = (uint8_t)(_BV(WGM12) | (prescale == 1 ? _BV(CS10) : _BV(CS11)));
 		start_conversion(); /* sample 0, on the timer's grid */
-		g_running = 1;
+		tbs_clock_on = 1;
 	}
-	const uint32_t a = timer_cycles();
-	g_timer_overhead = timer_cycles() - a;
+	const uint32_t a = tbs_clock_cycles();
+	tbs_clock_overhead = tbs_clock_cycles() - a;
 	return TBS_OK;
 }
 
@@ -170,17 +152,15 @@ void tbs_stop(void)
 {
 	ATOMIC_BLOCK(ATOMIC_RESTORESTATE)
 	{
-		if (g_running) {
+		if (tbs_clock_on) {
 			TIMSK1 = 0;
 			TCCR1B = 0;
 			ADCSRA = ADC_IDLE; /* no interrupt; analogRead() works again */
 			digital_input(g_channel, 0);
 		}
-		g_running = 0;
+		tbs_clock_on = 0;
 	}
 }
-
-uint8_t tbs_running(void) { return g_running; }
 
 uint8_t tbs_read(uint16_t *sample)
 {
@@ -202,21 +182,3 @@ uint32_t tbs_missed(void)
 }
 
 uint8_t tbs_ring_max(void) { return g_ring_max; }
-
-uint32_t tbs_span_begin(void)
-{
-	if (g_running)
-		return timer_cycles();
-	tbavr_cycles_init();
-	g_tbavr_overhead = tbavr_cycles_overhead();
-	return tbavr_cycles_now();
-}
-
-uint32_t tbs_span_end(uint32_t t0)
-{
-	if (g_running)
-		return timer_cycles() - t0 - g_timer_overhead;
-	const uint32_t n = tbavr_cycles_now() - t0 - g_tbavr_overhead;
-	tbavr_cycles_off();
-	return n;
-}

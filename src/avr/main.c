@@ -88,28 +88,21 @@ static void frame_timer(uint8_t on)
 	}
 }
 
-/* ---- replies: written byte by byte with a running CRC, no transmit buffer ---- */
+/* ---- replies and events: into the UART's transmit ring, byte by byte with a running CRC ---- */
+static void put_byte(uint8_t byte, void *ctx)
+{
+	(void)ctx;
+	uart_write(byte);
+}
+
 void send_frame(uint8_t type, uint8_t seq, uint8_t error, const uint8_t *payload, uint8_t size)
 {
-	const uint8_t head[4] = { size, type, seq, error };
-	uint16_t crc = TBP_CRC_INIT;
-	uart_write(TBP_PREAMBLE0);
-	uart_write(TBP_PREAMBLE1);
-	for (uint8_t i = 0; i < 4; i++) {
-		crc = tbp_crc16_update(crc, head[i]);
-		uart_write(head[i]);
-	}
-	for (uint8_t i = 0; i < size; i++) {
-		crc = tbp_crc16_update(crc, payload[i]);
-		uart_write(payload[i]);
-	}
-	uart_write((uint8_t)crc);
-	uart_write((uint8_t)(crc >> 8));
+	tbp_write_frame(put_byte, 0, type, seq, error, payload, size);
 }
 
 void send_error(uint8_t seq, uint8_t error, uint8_t request_type)
 {
-	send_frame(TBP_ERROR, seq, error, &request_type, 1);
+	tbp_write_error(put_byte, 0, seq, error, request_type);
 }
 
 void send_engine_error(uint8_t seq, uint8_t request_type, uint8_t status)
@@ -172,36 +165,12 @@ static void handle_stats(const tbp_frame_t *f)
 
 static const char k_name[] PROGMEM = TB_MODEL_NAME;
 static const char k_version[] PROGMEM = FIRMWARE_VERSION "/" TB_MODEL_VERSION;
-static const uint8_t k_fingerprint[TBP_FINGERPRINT_SIZE] PROGMEM = TB_MODEL_FINGERPRINT_BYTES;
-
-static uint8_t copy_string_P(uint8_t *dst, const char *src, uint8_t cap)
-{
-	uint8_t n = 0;
-	char c;
-	while (n < cap && (c = (char)pgm_read_byte(src + n)))
-		dst[n++] = (uint8_t)c;
-	return n;
-}
 
 static void handle_info(const tbp_frame_t *f)
 {
-	uint8_t out[TBP_INFO_REPLY_FIXED_SIZE + 2 + 2 * 32];
-	out[0] = TBP_PROTO_VERSION;
-	out[1] = TB_MODEL_FAMILY;
-	tbp_put_u16(out + 2, TB_MODEL_N_INPUTS);
-	tbp_put_u32(out + 4, TB_MODEL_FLASH_BYTES);
-	tbp_put_u16(out + 8, TB_MODEL_RAM_BYTES);
-	tbp_put_u16(out + 10, tbavr_static_ram());
-	tbp_put_u32(out + 12, F_CPU);
-	memcpy_P(out + 16, k_fingerprint, TBP_FINGERPRINT_SIZE);
-	uint8_t n = 24;
-	const uint8_t name_len = copy_string_P(out + n + 1, k_name, 32);
-	out[n] = name_len;
-	n = (uint8_t)(n + 1 + name_len);
-	const uint8_t version_len = copy_string_P(out + n + 1, k_version, 32);
-	out[n] = version_len;
-	n = (uint8_t)(n + 1 + version_len);
-	send_frame(TBP_INFO | TBP_REPLY, f->seq, TBP_OK, out, n);
+	const tbp_info_t info = TBP_INFO_OF_MODEL(tbavr_static_ram());
+	uint8_t out[TBP_INFO_REPLY_MAX];
+	send_frame(TBP_INFO | TBP_REPLY, f->seq, TBP_OK, out, tbp_info_encode(&info, k_name, k_version, tbp_flash_byte, out));
 }
 
 static void handle_frame(const tbp_frame_t *f)
@@ -236,19 +205,8 @@ static void handle_frame(const tbp_frame_t *f)
 static void on_byte(uint8_t byte)
 {
 	const uint8_t was_busy = tbp_parser_busy(&g_parser);
-	switch (tbp_parser_feed(&g_parser, byte)) {
-	case TBP_EV_FRAME:
+	if (tbp_receive(&g_parser, byte, put_byte, 0))
 		handle_frame(&g_parser.frame);
-		break;
-	case TBP_EV_BAD_CRC:
-		send_error(g_parser.frame.seq, TBP_E_CRC, g_parser.frame.type);
-		break;
-	case TBP_EV_BAD_LENGTH:
-		send_error(0, TBP_E_LENGTH, 0);
-		break;
-	default:
-		break;
-	}
 	const uint8_t busy = tbp_parser_busy(&g_parser);
 	if (busy)
 		g_ticks = 0;
