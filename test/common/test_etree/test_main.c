@@ -9,6 +9,7 @@
 
 #include "microtest.h"
 #include "tb_etree.h"
+#include "tb_model.h"
 #include "sk_fixture.h"
 
 /* ---- complete layout, depth 2, 4 inputs: two trees (tree B's left child is a padded leaf) ---- */
@@ -185,6 +186,37 @@ static void test_check_rejects_broken_descriptors(void)
 	MT_ASSERT_EQ_INT(TB_ETREE_ERR_OFFSET, tb_etree_check(&off, 1));
 }
 
+/* The checked kernel (tb_model_predict's path) refuses the descriptors whose ranges tb_etree_check
+ * refuses: the bias bound and an unrolled kernel made for another shape. */
+static tb_status_t checked(const tb_etree_t *trees, uint16_t n_inputs)
+{
+	const tb_model_t model = {tb_etree_score_checked, trees, 0, n_inputs, TB_FAMILY_ETREE};
+	int32_t score;
+	return tb_etree_score_checked(&model, g_page, &score);
+}
+
+static void test_checked_kernel_checks_the_same_ranges(void)
+{
+	tb_etree_t bad = c8;
+	MT_ASSERT_EQ_INT(TB_OK, checked(&bad, 4));
+	bad.bias = 1L << 30;
+	MT_ASSERT_EQ_INT(TB_ETREE_ERR_PARAM, tb_etree_check(&bad, 4));
+	MT_ASSERT_EQ_INT(TB_ERR_PARAM, checked(&bad, 4));
+	bad.bias = -(1L << 30);
+	MT_ASSERT_EQ_INT(TB_ETREE_ERR_PARAM, tb_etree_check(&bad, 4));
+	MT_ASSERT_EQ_INT(TB_ERR_PARAM, checked(&bad, 4));
+	bad.bias = (1L << 30) - 1;
+	MT_ASSERT_EQ_INT(TB_OK, checked(&bad, 4));
+#ifdef __AVR__
+	bad = c8;
+	bad.fast = TB_ETREE_FAST(8, 3);
+	MT_ASSERT_EQ_INT(TB_ERR_PARAM, checked(&bad, 4));
+	bad = s8;
+	bad.fast = TB_ETREE_FAST_SPARSE(16);
+	MT_ASSERT_EQ_INT(TB_ERR_PARAM, checked(&bad, 3));
+#endif
+}
+
 int main(void)
 {
 	mt_begin();
@@ -194,5 +226,6 @@ int main(void)
 	MT_RUN(test_fast_equals_reference_on_random_inputs);
 	MT_RUN(test_sklearn_fixture_bit_exact);
 	MT_RUN(test_check_rejects_broken_descriptors);
+	MT_RUN(test_checked_kernel_checks_the_same_ranges);
 	return mt_end();
 }
