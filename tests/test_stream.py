@@ -243,6 +243,8 @@ def test_record_end_to_end_through_the_cli(fw: Fw, tmp_path: Path, capsys) -> No
     assert rc == 0, out
     summary = json.loads((tmp_path / f"{record.name}.json").read_text())
     assert summary["mismatches"] == 0 and summary["board"]["missed_sample_interrupts"] == 0
+    assert summary["board"]["serial_bytes_lost"] == 0 and summary["board"]["engine_errors"] == 0
+    assert "serial: 0 received bytes lost" in out
     assert summary["beats"] > 100
     assert summary["detection"]["available"] and summary["detection"]["se"] > 0.95
     assert summary["cpu_load"]["worst_1s"] <= 0.10

@@ -510,6 +510,9 @@ def summarize(sig: Signal, run: BoardRun, mismatches: list[str], metrics: dict) 
                   "stack_high_water_bytes": fin.stack_max_bytes,
                   "static_ram_bytes": run.info.firmware_static_ram_bytes if run.info else None,
                   "lost_events": run.lost_events,
+                  "serial_bytes_lost": fin.rx_lost, "front_end_dropped_beats": fin.front_dropped,
+                  "engine_errors": fin.engine_errors, "transmit_waits": fin.tx_waits,
+                  "rx_ring_high_water_bytes": fin.rx_ring_max, "tx_ring_high_water_bytes": fin.tx_ring_max,
                   "beat_cycles": {"median": float(np.median(cycles)), "max": int(cycles.max())} if cycles.size else None},
         "wall_seconds": run.wall_s,
     }
@@ -538,6 +541,9 @@ def format_summary(s: dict) -> str:
     lines.append(f"missed sample interrupts: {b['missed_sample_interrupts']}; ring high-water "
                  f"{b['ring_high_water']} samples; worst sample {b['max_cycles_one_sample']} cycles; "
                  f"stack high-water {b['stack_high_water_bytes']} B, static RAM {b['static_ram_bytes']} B")
+    lines.append(f"serial: {b['serial_bytes_lost']} received bytes lost (receive ring high-water "
+                 f"{b['rx_ring_high_water_bytes']} B), {b['transmit_waits']} transmit waits; beats dropped by the "
+                 f"front end: {b['front_end_dropped_beats']}; beats the engine refused: {b['engine_errors']}")
     if b["lost_events"]:
         lines.append(f"events lost on the link: {b['lost_events']}")
     if "cpu_load" in s:
@@ -652,9 +658,10 @@ def stream_main(args) -> int:
         print(f"error: cannot write {out_dir}: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {json_path} and {png_path}")
-    bad = bool(mismatches) or run.final.missed > 0
+    bad = bool(mismatches) or run.final.missed > 0 or run.final.rx_lost > 0 or run.final.engine_errors > 0
     if bad:
-        print("FAIL: the board disagrees with the reference or missed samples")
+        print("FAIL: the board disagrees with the reference, missed samples, lost received bytes or "
+              "refused beats")
     return 1 if bad else 0
 
 
