@@ -130,7 +130,7 @@ const tb_model_t *firmware_model(void) { return &tb_model; }
 #define INFER_INPUT(f) ((const uint8_t *)(f)->payload) /* no RAM for an aligned copy */
 #endif
 
-static void handle_infer(const tbp_frame_t *f)
+static __attribute__((noinline)) void handle_infer(const tbp_frame_t *f)
 {
 	int32_t score;
 	uint8_t klass;
@@ -155,7 +155,7 @@ static void handle_infer(const tbp_frame_t *f)
 
 static uint16_t ram_total(void) { return (uint16_t)(RAMEND + 1 - RAMSTART); }
 
-static void handle_stats(const tbp_frame_t *f)
+static __attribute__((noinline)) void handle_stats(const tbp_frame_t *f)
 {
 	uint8_t out[TBP_STATS_REPLY_SIZE];
 	const uint16_t stack = tbavr_stack_max_used();
@@ -166,7 +166,7 @@ static void handle_stats(const tbp_frame_t *f)
 static const char k_name[] PROGMEM = TB_MODEL_NAME;
 static const char k_version[] PROGMEM = FIRMWARE_VERSION "/" TB_MODEL_VERSION;
 
-static void handle_info(const tbp_frame_t *f)
+static __attribute__((noinline)) void handle_info(const tbp_frame_t *f)
 {
 	const tbp_info_t info = TBP_INFO_OF_MODEL(tbavr_static_ram());
 	uint8_t out[TBP_INFO_REPLY_MAX];

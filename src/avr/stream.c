@@ -69,7 +69,11 @@ static uint16_t fletcher16(const uint8_t *x, uint8_t n)
 	return (uint16_t)(((s2 % 255u) << 8) | (s1 % 255u));
 }
 
-static void send_beat(uint8_t klass, int32_t score, uint32_t cycles)
+/* The frame senders are kept out of process()'s stack frame (noinline): their buffers are on the
+ * stack only while they run, not under the classifier's deepest call (the Uno has ~260 B of stack). */
+#define OWN_FRAME __attribute__((noinline))
+
+static OWN_FRAME void send_beat(uint8_t klass, int32_t score, uint32_t cycles)
 {
 	const tbf_beat_t *b = tbpl_last()->beat;
 	uint8_t out[TBP_BEAT_SIZE];
@@ -85,6 +89,29 @@ static void send_beat(uint8_t klass, int32_t score, uint32_t cycles)
 	memcpy(out + 22, b->x + TBF_BEAT_LEN, TBF_N_FEATURES);
 	tbp_put_u16(out + 28, fletcher16(b->x, TBF_N_INPUTS));
 	send_event(TBP_EV_BEAT_FRAME, out, sizeof(out));
+}
+
+static OWN_FRAME void send_signal(uint32_t sample)
+{
+	uint8_t out[TBP_SIGNAL_SIZE];
+	tbp_put_u32(out, sample);
+	out[4] = g_st.signal;
+	send_event(TBP_EV_SIGNAL_FRAME, out, sizeof(out));
+}
+
+static void stream_stop(void);
+
+/* A STATUS event, or a STREAM_STATS / STREAM_STOP reply (type, seq); stack 0 in STATUS events.
+ * then_stop: the stats of the stream that ends here, then the stream stopped (source SRC_OFF). */
+static OWN_FRAME void send_stats(uint8_t type, uint8_t seq, uint16_t stack, uint8_t then_stop)
+{
+	uint8_t out[TBP_STREAM_STATS_SIZE];
+	put_stats(out, stack);
+	if (then_stop) {
+		stream_stop();
+		out[0] = SRC_OFF;
+	}
+	send_frame(type, seq, TBP_OK, out, sizeof(out));
 }
 
 /* One sample through the pipeline (front end + classifier); a beat or a signal change is reported. */
@@ -104,17 +131,12 @@ static void process(uint16_t sample)
 			leds_show(v->klass);
 		send_beat(v->klass, v->score, c->cycles);
 	} else if (ev == TBF_EV_SIGNAL) {
-		uint8_t out[TBP_SIGNAL_SIZE];
 		g_st.signal = (uint8_t)tbpl_signal();
-		tbp_put_u32(out, c->samples - 1u);
-		out[4] = g_st.signal;
-		send_event(TBP_EV_SIGNAL_FRAME, out, sizeof(out));
+		send_signal(c->samples - 1u);
 	}
 	if (--g_st.to_status == 0) {
-		uint8_t out[TBP_STREAM_STATS_SIZE];
 		g_st.to_status = g_st.rate;
-		put_stats(out, 0);
-		send_event(TBP_EV_STATUS_FRAME, out, sizeof(out));
+		send_stats(TBP_EV_STATUS_FRAME, g_st.event_seq++, 0, 0);
 	}
 }
 
@@ -160,9 +182,15 @@ void stream_poll(void)
 
 uint8_t stream_pending(void) { return g_st.source == TBP_SRC_ADC && tbs_available(); }
 
+static OWN_FRAME void send_samples_reply(uint8_t seq)
+{
+	uint8_t out[TBP_SAMPLES_REPLY_SIZE];
+	tbp_put_u32(out, tbpl_counts()->samples);
+	send_frame(TBP_SAMPLES | TBP_REPLY, seq, TBP_OK, out, sizeof(out));
+}
+
 void stream_request(const tbp_frame_t *f)
 {
-	uint8_t out[TBP_STREAM_STATS_SIZE];
 	switch (f->type) {
 	case TBP_STREAM_START: {
 		if (f->size != TBP_STREAM_START_SIZE) {
@@ -194,8 +222,7 @@ void stream_request(const tbp_frame_t *f)
 			g_st.engine_status = TB_OK;
 			return;
 		}
-		tbp_put_u32(out, tbpl_counts()->samples);
-		send_frame(TBP_SAMPLES | TBP_REPLY, f->seq, TBP_OK, out, TBP_SAMPLES_REPLY_SIZE);
+		send_samples_reply(f->seq);
 		return;
 	}
 	default: /* STREAM_STOP, STREAM_STATS */
@@ -205,12 +232,7 @@ void stream_request(const tbp_frame_t *f)
 		}
 		if (f->type == TBP_STREAM_STOP)
 			stream_poll(); /* the samples already taken still count */
-		put_stats(out, tbavr_stack_max_used());
-		if (f->type == TBP_STREAM_STOP) {
-			stream_stop();
-			out[0] = SRC_OFF;
-		}
-		send_frame(f->type | TBP_REPLY, f->seq, TBP_OK, out, sizeof(out));
+		send_stats(f->type | TBP_REPLY, f->seq, tbavr_stack_max_used(), f->type == TBP_STREAM_STOP);
 		return;
 	}
 }
