@@ -10,7 +10,7 @@ PROJECT_DIR=$(pwd)
 VENV="$PROJECT_DIR/.venv"
 PIO="$VENV/bin/pio"
 
-DEBIAN_PACKAGES=(gcc g++ make pkg-config gcc-avr avr-libc binutils-avr avrdude simavr libsimavr-dev libelf-dev arduino-core-avr)
+DEBIAN_PACKAGES=(gcc g++ make pkg-config gcc-avr avr-libc binutils-avr avrdude simavr libsimavr-dev libelf-dev arduino-core-avr arduino-builder)
 
 log() { printf '\n==> %s\n' "$*"; }
 

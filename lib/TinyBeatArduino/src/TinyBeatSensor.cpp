@@ -14,8 +14,9 @@
 #include "tbpipeline.h"
 #include "tbsampler.h"
 
-static_assert(TINYBEAT_CLASSIFIED == TBPL_CLASSIFIED && TINYBEAT_NO_RHYTHM == TBPL_NO_RHYTHM &&
-                      TINYBEAT_MODEL_INPUTS == TBPL_MODEL_INPUTS && TINYBEAT_ENGINE_ERROR == TBPL_ENGINE_ERROR,
+static_assert((int)TINYBEAT_CLASSIFIED == (int)TBPL_CLASSIFIED && (int)TINYBEAT_NO_RHYTHM == (int)TBPL_NO_RHYTHM &&
+                      (int)TINYBEAT_MODEL_INPUTS == (int)TBPL_MODEL_INPUTS &&
+                      (int)TINYBEAT_ENGINE_ERROR == (int)TBPL_ENGINE_ERROR,
               "TinyBeatResult.reason is the pipeline's reason");
 
 const tb_model_t *tinybeat_arduino_model(); /* TinyBeatArduino.cpp: the generated model */
