@@ -85,11 +85,33 @@ def cmd_predict(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    import tempfile
+
     from tinybeat.targets.boards import load_board
-    from tinybeat.device.vboard import simulate
+    from tinybeat.device.vboard import AdcPlayback, simulate
 
     project = _project(args)
-    return simulate(project, Path(args.elf), load_board(project, args.board), seconds=args.seconds)
+    board = load_board(project, args.board)
+    if args.record is None:
+        return simulate(project, Path(args.elf), board, seconds=args.seconds, raw=args.raw)
+    from tinybeat.device import stream
+    from tinybeat.recordings.records import RecordError
+
+    if args.start < 0 or args.duration < 0:
+        print(f"error: --start and --duration must be >= 0 seconds, got {args.start:g} and {args.duration:g}",
+              file=sys.stderr)
+        return 2
+    try:
+        lead_off = stream._parse_span(args.lead_off)
+        sig = stream.load_signal(args.record, args.start, args.duration, lead_off)
+    except (RecordError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="tinybeat-simulate-") as tmp:
+        adc_path = Path(tmp) / f"{sig.name}.adc"
+        adc_path.write_bytes(stream.adc_file_bytes(sig))
+        return simulate(project, Path(args.elf), board, seconds=args.seconds,
+                        adc=AdcPlayback(adc_path, sig.fs, realtime=not args.fast), raw=args.raw)
 
 
 def cmd_beat(args) -> int:
@@ -212,6 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--elf", required=True, help="firmware.elf (pio run builds .pio/build/<env>/firmware.elf)")
     p.add_argument("--seconds", type=float, default=0.0, help="stop after this many seconds (0 = until you quit)")
+    p.add_argument("--record", metavar="RECORD",
+                   help="play this WFDB record (path without extension) on the ADC pin A0, as an ECG module "
+                        "would (e.g. for the HeartMonitor sketch); the run ends 3 s after its last sample")
+    p.add_argument("--start", type=float, default=0.0, metavar="S", help="with --record: start at S seconds")
+    p.add_argument("--duration", type=float, default=0.0, metavar="S",
+                   help="with --record: play S seconds (0 = to the end)")
+    p.add_argument("--lead-off", metavar="START:END", help="with --record: electrodes off between these seconds")
+    p.add_argument("--raw", action="store_true",
+                   help="carry bytes unchanged both ways (binary protocol frames on stdin and stdout; "
+                        "the banner and end lines go to stderr)")
+    p.add_argument("--fast", action="store_true",
+                   help="with --record: play as fast as the simulation runs instead of in real time")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("beat", help="print test-split beats as comma-separated lines (for a sketch's text mode)")

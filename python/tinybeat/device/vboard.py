@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -86,8 +87,30 @@ def _printable(data: bytes) -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class AdcPlayback:
+    """A recording for the simulated ADC pin (avr-vboard --adc-file).
+
+    path: little-endian uint16 mV per sample, 0xFFFF where the leads are off
+    (stream.adc_file_bytes writes it); rate_hz: its samples per second;
+    channel: the ADC channel (0 = A0); realtime: played at the wall clock's pace
+    (False: as fast as the simulation runs).
+    """
+
+    path: Path
+    rate_hz: int
+    channel: int = 0
+    realtime: bool = True
+
+    def args(self) -> list[str]:
+        """avr-vboard's options: the board stops (status 0) 3 s after the last sample."""
+        return (["--adc-file", str(self.path), "--adc-rate", str(self.rate_hz), "--adc-channel", str(self.channel),
+                 "--adc-tail-s", "3"] + (["--adc-realtime"] if self.realtime else []))
+
+
 def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
-             stdin: IO[str] | None = None, stdout: IO[str] | None = None, quiet_after_eof_s: float = 1.0) -> int:
+             stdin: IO[str] | None = None, stdout: IO[str] | None = None, quiet_after_eof_s: float = 1.0,
+             adc: AdcPlayback | None = None, raw: bool = False) -> int:
     """Run `elf` on the virtual board with its serial port (UART0) in this terminal.
 
     The board boots only once its output is connected here, so the banner is
@@ -99,7 +122,11 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
     end of input stops the run once the board has answered the last line and
     then been quiet for `quiet_after_eof_s` seconds (at most 30 s after the
     end of input), so `tinybeat beat | tinybeat simulate ...` prints the
-    verdict and returns. Returns 0, or avr-vboard's status when the firmware crashed (2)
+    verdict and returns. With `adc` the recording plays on the ADC pin (as an ECG
+    module would) and the run ends 3 s after its last sample, whatever the input
+    does. raw: bytes pass unchanged both ways (protocol frames from a pipe in, the
+    board's bytes to stdout's binary buffer; the framing text goes to stderr).
+    Returns 0, or avr-vboard's status when the firmware crashed (2)
     or could not be loaded (1).
     """
     import select
@@ -112,15 +139,19 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
         raise FileNotFoundError(f"{exe} is missing: run ./run.sh setup")
     if not Path(elf).is_file():
         raise FileNotFoundError(f"{elf} is missing: build it with `pio run`")
-    interactive = stdin.isatty()
-    stdout.write(
+    interactive = stdin.isatty() and not raw
+    text_out = sys.stderr if raw else stdout
+    text_out.write(
         f"Simulated {board.name}: {board.mcu} at {board.f_cpu / 1e6:g} MHz running {elf}\n"
         "Its serial port (115200 baud) is this terminal: type a line and Enter sends it.\n"
+        + (f"Its ADC pin A{adc.channel} plays {adc.path.name} at {adc.rate_hz} Hz"
+           f"{' in real time' if adc.realtime else ' as fast as the simulation runs'}.\n" if adc else "")
         + ("Quit: Ctrl-D (or Ctrl-C).\n" if interactive else "")
         + "-" * 72 + "\n")
-    stdout.flush()
+    text_out.flush()
     proc = subprocess.Popen(
-        [str(exe), "--mcu", board.mcu, "--freq", str(board.f_cpu), "--timeout", "0", str(elf)],
+        [str(exe), "--mcu", board.mcu, "--freq", str(board.f_cpu), "--timeout", "0", *(adc.args() if adc else []),
+         str(elf)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
     )
     last_output = [0.0]
@@ -133,7 +164,10 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
             if not data:
                 return
             last_output[0] = time.monotonic()
-            stdout.write(_printable(data))
+            if raw:
+                stdout.buffer.write(data)
+            else:
+                stdout.write(_printable(data))
             stdout.flush()
 
     reader = threading.Thread(target=pump, daemon=True)
@@ -147,6 +181,9 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
             if seconds and now - start >= seconds:
                 reason = f"stopped after {seconds:g} s"
                 break
+            if eof_at is not None and adc is not None:
+                time.sleep(0.05)  # the recording decides when the run ends
+                continue
             if eof_at is not None:
                 answered = last_output[0] > sent_at and now - last_output[0] >= quiet_after_eof_s
                 if answered or now - eof_at >= 30:
@@ -158,6 +195,19 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
                 time.sleep(0.05)  # piped input waits for the banner (at most 3 s), as a person would
                 continue
             if not select.select([stdin], [], [], 0.1)[0]:
+                continue
+            if raw:  # bytes as they come, no line editing
+                chunk = os.read(stdin.fileno(), 4096)
+                if not chunk:
+                    eof_at = time.monotonic()
+                    continue
+                assert proc.stdin is not None
+                try:
+                    proc.stdin.write(chunk)
+                    proc.stdin.flush()
+                    sent_at = time.monotonic()
+                except BrokenPipeError:
+                    break
                 continue
             line = stdin.readline()
             if not line:
@@ -190,9 +240,12 @@ def simulate(project: Path, elf: Path, board: Board, seconds: float = 0.0,
         for pipe in (proc.stdin, proc.stdout, proc.stderr):
             if pipe:
                 pipe.close()
-    stdout.write("\n" + "-" * 72 + "\n")
-    if err and status:
-        stdout.write(err + "\n")
-    stdout.write(f"simulation ended ({reason or f'the firmware stopped, avr-vboard status {status}'})\n")
     stdout.flush()
+    text_out.write("\n" + "-" * 72 + "\n")
+    if err and status:
+        text_out.write(err + "\n")
+    if not reason and adc is not None and status == 0:
+        reason = "the recording has played"
+    text_out.write(f"simulation ended ({reason or f'the firmware stopped, avr-vboard status {status}'})\n")
+    text_out.flush()
     return 0 if status in (0, 3) else status
