@@ -50,10 +50,12 @@ def env_option(env: str, option: str) -> str:
 
 
 def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None = None,
-                   header_patch: Callable[[str], str] | None = None) -> Path:
+                   header_patch: Callable[[str], str] | None = None,
+                   ino_patch: Callable[[str], str] | None = None) -> Path:
     """Build src/avr + lib with the saved model's headers in dest; returns firmware.elf.
 
-    header_patch: edits the model header's text before the build (a test's broken model).
+    header_patch: edits the model header's text before the build (a test's broken model);
+    ino_patch: edits an Arduino example env's .ino before the build (e.g. a sketch option).
     """
     from tinybeat.pipeline.config import load_config
     from tinybeat.pipeline.artifacts import Paths
@@ -69,6 +71,10 @@ def build_firmware(dest: Path, env: str = "megaatmega2560", board_id: str | None
     if sketch:  # an Arduino example env: the hook (off in this copy) would build that folder as src/
         shutil.rmtree(dest / "src")
         shutil.copytree(ROOT / sketch, dest / "src")
+        for ino in (dest / "src").glob("*.ino") if ino_patch else ():
+            patched = ino_patch(ino.read_text())
+            assert patched != ino.read_text(), "the sketch patch changed nothing"
+            ino.write_text(patched)
     (dest / "model").mkdir(exist_ok=True)
     shutil.copy(ROOT / "model" / "config.yaml", dest / "model" / "config.yaml")
     trained, entry = saved_model_entry(board_id)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import streamkit
@@ -77,3 +78,27 @@ def test_raw_mode_carries_binary_frames(tmp_path: Path) -> None:
     assert protocol.decode_info_reply(replies[0].payload).proto_version == protocol.PROTO_VERSION
     assert b"\\x" not in run.stdout  # bytes, not the terminal's \xNN escapes
     assert "simulation ended" in run.stderr.decode()
+
+
+@pytest.mark.skipif(not Path(str(RECORD) + ".dat").is_file(), reason=f"{RECORD}.dat is missing")
+def test_heart_monitor_serial_plotter_output(tmp_path: Path) -> None:
+    """HeartMonitor with PLOTTER = true: only Serial Plotter lines (ecg, beat marker, heart rate), one per 2nd
+    sample, a marker for every beat the text mode reports."""
+    plotter = streamkit.build_firmware(tmp_path / "plot", env="megaatmega2560-arduino-monitor",
+                                       board_id="megaatmega2560",
+                                       ino_patch=lambda t: t.replace("const bool PLOTTER = false;",
+                                                                     "const bool PLOTTER = true;"))
+    run = simulate("--elf", str(plotter), "--record", str(RECORD), "--duration", "20", "--fast")
+    out = run.stdout.decode()
+    assert run.returncode == 0, out[-2000:]
+    board_out = out.split("-" * 72 + "\n")[1]
+    lines = [ln for ln in board_out.splitlines() if ln.strip()]
+    parsed = [re.fullmatch(r"ecg:(\d+) beat:(\d+) hr:(\d+)", ln.strip()) for ln in lines]
+    assert all(parsed), [ln for ln, m in zip(lines, parsed) if not m][:5]  # nothing but plotter lines
+    ecg, beat, hr = (np.array([int(m.group(k)) for m in parsed]) for k in (1, 2, 3))
+    assert abs(len(ecg) - 23 * 180) <= 180  # 20 s + the 3-s tail, every 2nd sample at 360 Hz
+    assert ecg.max() <= 1023 and ecg.std() > 10  # an ECG, not a flat or floating pin
+    onsets = int(np.sum((beat[1:] > 0) & (beat[:-1] == 0)) + (beat[0] > 0))
+    assert 20 <= onsets <= 40  # 208 at ~95 bpm: one marker per reported beat
+    assert set(np.unique(beat)) <= {0, 600, 800, 1000} and {800, 1000} <= set(np.unique(beat))
+    assert 60 <= int(np.median(hr[hr > 0])) <= 130

@@ -108,10 +108,14 @@ public:
 	bool signalChanged();               /* true once after each change of signal() */
 	uint16_t overruns() const;          /* samples lost because loop() did not call available() in time */
 	uint32_t samples() const;           /* samples processed since begin() */
+	/* fn(code, leadOff) is called by available() for every sample it processes (10-bit ADC code,
+	 * 0 while the leads are off), e.g. to print the ECG for the Serial Plotter; NULL: none. */
+	void onSample(void (*fn)(uint16_t code, uint8_t leadOff)) { sampleFn_ = fn; }
 
 private:
 	uint32_t cycles_ = 0;
 	uint8_t status_ = 0;
+	void (*sampleFn_)(uint16_t code, uint8_t leadOff) = nullptr;
 };
 
 extern TinyBeatClass TinyBeat;

@@ -70,7 +70,10 @@ uint8_t TinyBeatClass::available()
 		return 1;
 	uint16_t sample;
 	while (tbs_read(&sample)) {
-		const tbf_event_t ev = tbpl_push((uint16_t)(sample & 0x3FFu), (uint8_t)((sample & TBS_LEAD_OFF) != 0));
+		const uint8_t leadOff = (sample & TBS_LEAD_OFF) != 0;
+		const tbf_event_t ev = tbpl_push((uint16_t)(sample & 0x3FFu), leadOff);
+		if (sampleFn_)
+			sampleFn_(leadOff ? 0u : (uint16_t)(sample & 0x3FFu), leadOff);
 		if (ev == TBF_EV_SIGNAL) {
 			g_signal_changed = 1;
 		} else if (ev == TBF_EV_BEAT) {

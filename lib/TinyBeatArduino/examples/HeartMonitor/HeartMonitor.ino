@@ -5,6 +5,15 @@
  *   beat t=12.345s rr=812ms hr=74bpm normal score=-20133
  *   signal: lead off (check the electrodes)
  *
+ * With PLOTTER = true it prints for the Arduino IDE's Serial Plotter instead
+ * (Tools > Serial Plotter, 115200 baud): every 2nd sample a line
+ *
+ *   ecg:512 beat:0 hr:74
+ *
+ * the ECG trace (ADC code), a beat marker (for 4 lines once a beat is reported,
+ * about one RR interval after its R peak: 1000 abnormal, 800 normal, 600 no
+ * verdict) and the heart rate in bpm.
+ *
  * Sampling runs at 360 Hz from a Timer1 interrupt (TinyBeat.begin); loop()
  * only has to call TinyBeat.available() often (at least every ~80 ms).
  * LEDs as in SerialClassifier: pin 13 normal, pin 12 abnormal.
@@ -22,6 +31,29 @@ const uint8_t LO_MINUS_PIN = 11;
 const uint16_t SAMPLE_HZ = 360;
 const uint8_t LED_NORMAL = 13;
 const uint8_t LED_ABNORMAL = 12;
+const bool PLOTTER = false; /* true: Serial Plotter lines (see above) instead of text */
+
+static uint8_t g_marker;     /* the beat marker's height / 10 while it shows */
+static uint8_t g_markerLines; /* plot lines it still shows for */
+static uint16_t g_bpm;
+
+/* TinyBeat.onSample: one Serial Plotter line every 2nd sample (180 a second at 360 Hz). */
+static void plotSample(uint16_t code, uint8_t leadOff)
+{
+	static uint8_t odd;
+	(void)leadOff; /* code is 0 while the leads are off */
+	odd ^= 1u;
+	if (!odd)
+		return;
+	Serial.print(F("ecg:"));
+	Serial.print(code);
+	Serial.print(F(" beat:"));
+	Serial.print(g_markerLines ? g_marker * 10u : 0u);
+	Serial.print(F(" hr:"));
+	Serial.println(g_bpm);
+	if (g_markerLines)
+		g_markerLines--;
+}
 
 static void printSignal(uint8_t s)
 {
@@ -68,12 +100,8 @@ static void printBeat(const TinyBeatResult &b)
 	Serial.println(b.score);
 }
 
-void setup()
+static void printBanner()
 {
-	wdt_enable(WDTO_2S);
-	pinMode(LED_NORMAL, OUTPUT);
-	pinMode(LED_ABNORMAL, OUTPUT);
-	Serial.begin(115200);
 	Serial.print(F("\r\ntinybeat HeartMonitor: model "));
 	Serial.print(TinyBeat.modelName());
 	Serial.print(F(" ("));
@@ -81,6 +109,18 @@ void setup()
 	Serial.print(F("), ECG on A0 at "));
 	Serial.print(SAMPLE_HZ);
 	Serial.println(F(" Hz. Not a medical device."));
+}
+
+void setup()
+{
+	wdt_enable(WDTO_2S);
+	pinMode(LED_NORMAL, OUTPUT);
+	pinMode(LED_ABNORMAL, OUTPUT);
+	Serial.begin(115200);
+	if (PLOTTER)
+		TinyBeat.onSample(plotSample);
+	else
+		printBanner();
 	if (TinyBeat.begin(ECG_PIN, LO_PLUS_PIN, LO_MINUS_PIN, SAMPLE_HZ) != TINYBEAT_OK) {
 		Serial.println(F("error: TinyBeat.begin failed (pin or sample rate)"));
 		for (;;)
@@ -92,16 +132,22 @@ void loop()
 {
 	static uint16_t reportedOverruns = 0;
 	wdt_reset();
-	if (TinyBeat.signalChanged())
+	if (TinyBeat.signalChanged() && !PLOTTER)
 		printSignal(TinyBeat.signal());
 	if (TinyBeat.available()) {
 		const TinyBeatResult b = TinyBeat.read();
 		digitalWrite(LED_NORMAL, b.verdict == TINYBEAT_NORMAL ? HIGH : LOW);
 		digitalWrite(LED_ABNORMAL, b.verdict == TINYBEAT_ABNORMAL ? HIGH : LOW);
-		printBeat(b);
+		if (PLOTTER) {
+			g_marker = b.verdict == TINYBEAT_ABNORMAL ? 100 : b.verdict == TINYBEAT_NORMAL ? 80 : 60;
+			g_markerLines = 4;
+			g_bpm = b.heartRate();
+		} else {
+			printBeat(b);
+		}
 	}
 	const uint16_t lost = TinyBeat.overruns();
-	if (lost != reportedOverruns) {
+	if (lost != reportedOverruns && !PLOTTER) {
 		reportedOverruns = lost;
 		Serial.print(F("warning: "));
 		Serial.print(lost);
