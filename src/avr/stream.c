@@ -17,7 +17,7 @@
 #endif
 
 /* The model's inputs: all TBF_N_INPUTS (193), the beat window only (187), or none. */
-#if TB_MODEL_N_INPUTS == TBF_N_INPUTS || TB_MODEL_N_INPUTS == TBF_BEAT_LEN
+#if TBF_MODEL_TAKES_BEATS(TB_MODEL_N_INPUTS)
 #define STREAM_CLASSIFY 1
 #else
 #define STREAM_CLASSIFY 0

@@ -200,8 +200,7 @@ uint8_t TinyBeatClass::available()
 			if (g_beat.flags & TBF_BEAT_NO_PRE) {
 				r->verdict = TINYBEAT_UNCLASSIFIED;
 				r->reason = TINYBEAT_NO_RHYTHM;
-			} else if (inputs() != TBF_N_INPUTS && inputs() != TBF_BEAT_LEN) {
-				/* the model takes all 193 inputs, or the 187-byte beat window only (as the firmware) */
+			} else if (!TBF_MODEL_TAKES_BEATS(inputs())) {
 				r->verdict = TINYBEAT_UNCLASSIFIED;
 				r->reason = TINYBEAT_MODEL_INPUTS;
 			} else {
