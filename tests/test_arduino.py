@@ -167,7 +167,8 @@ def _ms(n: int, fs: int) -> int:
 @pytest.mark.parametrize("env_name", ["megaatmega2560-arduino-monitor", "uno-arduino-monitor"])
 def test_heart_monitor_matches_reference(project: Path, env_name: str, tmp_path: Path) -> None:
     """30 s of MIT-BIH 208 (3 s of lead-off) on the ADC pin: every beat line equals the reference."""
-    from tinybeat.device import stream
+    from tinybeat.device import feed
+    from tinybeat.device import reference as refmod
 
     record = ROOT / "data" / "records" / "208_5min"
     if not Path(str(record) + ".dat").is_file():
@@ -180,9 +181,9 @@ def test_heart_monitor_matches_reference(project: Path, env_name: str, tmp_path:
     entry = select_for_board(load_trained(paths), board, load_config(paths.config))
     model, threshold = entry.model, entry.decision_threshold
 
-    sig = stream.load_signal(record, 0, 30, lead_off_s=(15, 18))
+    sig = feed.load_signal(record, 0, 30, lead_off_s=(15, 18))
     adc = tmp_path / "adc.bin"
-    adc.write_bytes(stream.adc_file_bytes(sig))
+    adc.write_bytes(feed.adc_file_bytes(sig))
     out = subprocess.run([str(vboard_path(ROOT)), "--mcu", board.mcu, "--freq", str(board.f_cpu), "--timeout", "120",
                           "--adc-file", str(adc), "--adc-rate", str(sig.fs), "--adc-tail-s", "3", str(elf)],
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
@@ -192,8 +193,8 @@ def test_heart_monitor_matches_reference(project: Path, env_name: str, tmp_path:
     n_inputs = int(c_define((elf.parent / "tinybeat" / "tinybeat_model.h").read_text(), "TB_MODEL_N_INPUTS"))
     # the board also saw the vboard's 3-s tail (the last sample held): the reference gets it too,
     # and the board must report every beat the reference emits within the recording, in order
-    codes, lead_off = stream.board_samples(sig, sig.n + 3 * sig.fs)
-    ref = stream.reference(codes, lead_off, sig.fs, model, threshold, n_inputs)
+    codes, lead_off = feed.board_samples(sig, sig.n + 3 * sig.fs)
+    ref = refmod.reference(codes, lead_off, sig.fs, model, threshold, n_inputs)
     front = ref.front
     within = int(np.sum(front.emitted_at < sig.n))
     assert within > 20 and within <= len(beats) <= len(front.r_sample), (len(beats), within, len(front.r_sample))

@@ -172,7 +172,9 @@ def test_committed_dataset_rebuilds_byte_identical(tmp_path: Path) -> None:
 
 
 def test_missing_mitdb_dir_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="MIT-BIH directory not found"):
+    from tinybeat.recordings.records import RecordError
+
+    with pytest.raises(RecordError, match="not a directory of WFDB records"):
         labelled.build_dataset(tmp_path / "nowhere", tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
 

@@ -21,7 +21,8 @@ import pytest
 import streamkit
 from projkit import ROOT
 from test_stream import synthetic_mv
-from tinybeat.device import protocol, stream
+from tinybeat.device import board_run, feed, link, protocol
+from tinybeat.device.session import Session
 from tinybeat.device.vboard import vboard_path
 from tinybeat.targets.boards import load_board
 
@@ -46,15 +47,16 @@ def session(tmp_path_factory: pytest.TempPathFactory):
     proc = subprocess.Popen([str(VBOARD), "--mcu", board.mcu, "--freq", str(board.f_cpu), "--timeout", "300",
                              str(elf)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        ses = stream.Session(stream.ProcessLink(proc), stream.BoardRun())
+        run = board_run.BoardRun()
+        ses = Session(link.ProcessLink(proc), board_run.Recorder(run))
         info = ses.wait_ready()
-        yield ses, info
+        yield ses, info, run
     finally:
         proc.kill()
         proc.wait()
 
 
-def _raw(ses: stream.Session, type_: int, seq: int, payload: bytes = b"") -> protocol.Frame:
+def _raw(ses: Session, type_: int, seq: int, payload: bytes = b"") -> protocol.Frame:
     ses.link.write(protocol.encode_frame(type_, seq, payload))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -70,7 +72,7 @@ def _assert_engine_error(f: protocol.Frame, request_type: int) -> None:
 
 
 def test_infer_gets_an_engine_error_not_a_verdict(session) -> None:
-    ses, info = session
+    ses, info, _ = session
     # (INFO still reports TB_MODEL_FAMILY, the header's define: only the descriptor was changed)
     _assert_engine_error(_raw(ses, protocol.INFER, 0, bytes(range(info.n_inputs))), protocol.INFER)
     stats = protocol.decode_stats_reply(_raw(ses, protocol.STATS, 1).payload)
@@ -79,12 +81,12 @@ def test_infer_gets_an_engine_error_not_a_verdict(session) -> None:
 
 
 def test_stream_beats_get_no_verdict_and_samples_an_engine_error(session) -> None:
-    ses, _ = session
+    ses, _, run = session
     fs = 360
     f = _raw(ses, protocol.STREAM_START, 0, protocol.encode_stream_start(protocol.SRC_HOST, 0, fs))
     assert f.type == protocol.STREAM_START | protocol.REPLY, f
     mv = synthetic_mv(fs, 12, seed=3)
-    values = stream.host_samples(stream.Signal("host", fs, mv, np.zeros(len(mv), dtype=bool)))
+    values = feed.host_samples(feed.Signal("host", fs, mv, np.zeros(len(mv), dtype=bool)))
     refused = ok = 0
     seq = 1
     for i in range(0, len(values), protocol.SAMPLES_MAX):
@@ -97,7 +99,7 @@ def test_stream_beats_get_no_verdict_and_samples_an_engine_error(session) -> Non
             ok += 1
         seq = (seq + 1) & 0xFF or 1
     _raw(ses, protocol.STREAM_STOP, seq)
-    beats = ses.run.beats
+    beats = run.beats
     classified = [b for b in beats if not b.flags & 1]  # flag 1: no RR before, never classified
     assert len(classified) >= 5, f"only {len(beats)} beats found in 12 s of synthetic ECG"
     assert all(b.klass == protocol.CLASS_NONE and b.score == 0 for b in beats), "a refused beat got a verdict"

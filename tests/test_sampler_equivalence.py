@@ -21,7 +21,7 @@ import pytest
 
 import streamkit
 from projkit import ROOT
-from tinybeat.device import protocol, stream
+from tinybeat.device import board_run, feed, protocol
 from tinybeat.device.vboard import vboard_path
 from tinybeat.targets.boards import load_board
 
@@ -63,11 +63,11 @@ def test_bare_firmware_and_heart_monitor_report_the_same_beats(board_id: str, tm
     bare = streamkit.build_firmware(tmp_path / "bare", env=board_id)
     sketch_env = "megaatmega2560-arduino-monitor" if board_id == "megaatmega2560" else "uno-arduino-monitor"
     monitor = streamkit.build_firmware(tmp_path / "monitor", env=sketch_env, board_id=board_id)
-    sig = stream.load_signal(RECORD, 0, 60, lead_off_s=(30, 33))
+    sig = feed.load_signal(RECORD, 0, 60, lead_off_s=(30, 33))
 
-    run = stream.stream_vboard(VBOARD, bare, board.mcu, board.f_cpu, sig)
+    run = board_run.stream_vboard(VBOARD, bare, board.mcu, board.f_cpu, sig)
     adc = tmp_path / "adc.bin"
-    adc.write_bytes(stream.adc_file_bytes(sig))
+    adc.write_bytes(feed.adc_file_bytes(sig))
     out = subprocess.run([str(VBOARD), "--mcu", board.mcu, "--freq", str(board.f_cpu), "--timeout", "300",
                           "--adc-file", str(adc), "--adc-rate", str(sig.fs), "--adc-tail-s", "3", str(monitor)],
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)

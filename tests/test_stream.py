@@ -23,7 +23,8 @@ from projkit import ROOT
 from tinybeat.frontend import analog
 from tinybeat.core import families
 from tinybeat.device import protocol
-from tinybeat.device import stream
+from tinybeat.device import board_run, feed, link, session
+from tinybeat.device import reference as refmod
 from tinybeat.targets.avr import ALIGNED_INPUT_MIN_RAM
 from tinybeat.targets.boards import load_board
 from tinybeat.device.vboard import vboard_path
@@ -46,12 +47,12 @@ class Fw:
         self.model = self.entry.model
         self.threshold = self.entry.decision_threshold
 
-    def reference(self, sig: stream.Signal, total: int) -> stream.Reference:
-        codes, lead = stream.board_samples(sig, total)
-        return stream.reference(codes, lead, sig.fs, self.model, self.threshold, self.trained.n_inputs)
+    def reference(self, sig: feed.Signal, total: int) -> refmod.Reference:
+        codes, lead = feed.board_samples(sig, total)
+        return refmod.reference(codes, lead, sig.fs, self.model, self.threshold, self.trained.n_inputs)
 
-    def adc(self, sig: stream.Signal, **kw) -> stream.BoardRun:
-        return stream.stream_vboard(VBOARD, self.elf, self.board.mcu, self.board.f_cpu, sig, **kw)
+    def adc(self, sig: feed.Signal, **kw) -> board_run.BoardRun:
+        return board_run.stream_vboard(VBOARD, self.elf, self.board.mcu, self.board.f_cpu, sig, **kw)
 
     def process(self) -> subprocess.Popen:
         """The board with UART0 on stdin/stdout and no analog input."""
@@ -82,9 +83,9 @@ def synthetic_mv(fs: int, seconds: float, seed: int = 1) -> np.ndarray:
     return np.clip(np.round(analog.REF_MV + analog.GAIN_V_PER_V * ecg), 0, analog.SUPPLY_MV).astype(np.int32)
 
 
-def _check_equal(fw: Fw, sig: stream.Signal, run: stream.BoardRun) -> stream.Reference:
+def _check_equal(fw: Fw, sig: feed.Signal, run: board_run.BoardRun) -> refmod.Reference:
     ref = fw.reference(sig, run.final.samples)
-    assert stream.compare(run.beats, ref) == []
+    assert refmod.compare(run.beats, ref) == []
     assert [(e.sample, e.signal) for e in run.signals] == [tuple(e) for e in ref.front.signal_events]
     assert run.final.missed == 0 and run.lost_events == 0
     return ref
@@ -94,7 +95,7 @@ def _check_equal(fw: Fw, sig: stream.Signal, run: stream.BoardRun) -> stream.Ref
 def test_synthetic_ecg_through_the_adc_equals_reference(fw: Fw, fs: int) -> None:
     """60 s of synthetic ECG on A0 at 360 Hz (Timer0 / 256) and 125 Hz (Timer0 / 1024): every beat
     equals the reference; no sample missed; RAM and CPU budgets."""
-    sig = stream.Signal("synthetic", fs, synthetic_mv(fs, 60), np.zeros(fs * 60, dtype=bool))
+    sig = feed.Signal("synthetic", fs, synthetic_mv(fs, 60), np.zeros(fs * 60, dtype=bool))
     run = fw.adc(sig)
     ref = _check_equal(fw, sig, run)
     assert run.final.samples >= sig.n
@@ -120,7 +121,7 @@ def test_flat_saturated_and_lead_off_are_reported(fw: Fw) -> None:
     lead = np.zeros(len(mv), dtype=bool)
     off = slice(len(ecg) + 10 * fs, len(ecg) + 15 * fs)
     lead[off] = True
-    sig = stream.Signal("states", fs, mv, lead)
+    sig = feed.Signal("states", fs, mv, lead)
     run = fw.adc(sig)
     _check_equal(fw, sig, run)
     states = [e.signal for e in run.signals]
@@ -138,10 +139,10 @@ def test_samples_over_serial_equal_reference(fw: Fw) -> None:
     mv = synthetic_mv(fs, 30, seed=5)
     lead = np.zeros(len(mv), dtype=bool)
     lead[20 * fs: 22 * fs] = True
-    sig = stream.Signal("host", fs, mv, lead)
+    sig = feed.Signal("host", fs, mv, lead)
     proc = fw.process()
     try:
-        run = stream.stream_host(stream.ProcessLink(proc), sig)
+        run = board_run.stream_host(link.ProcessLink(proc), sig)
     finally:
         proc.kill()
         proc.wait()
@@ -150,7 +151,7 @@ def test_samples_over_serial_equal_reference(fw: Fw) -> None:
     assert ref.front.n_beats >= 25
 
 
-def _raw(ses: stream.Session, type_: int, seq: int, payload: bytes) -> protocol.Frame:
+def _raw(ses: session.Session, type_: int, seq: int, payload: bytes) -> protocol.Frame:
     ses.link.write(protocol.encode_frame(type_, seq, payload))
     deadline = time.monotonic() + 20  # wall clock: generous for a loaded CI machine
     while time.monotonic() < deadline:
@@ -164,7 +165,7 @@ def test_malformed_stream_frames_get_error_replies(fw: Fw) -> None:
     """Wrong lengths -> ERROR 6, bad values -> ERROR 7, SAMPLES when not streaming from the host -> ERROR 8."""
     proc = fw.process()
     try:
-        ses = stream.Session(stream.ProcessLink(proc), stream.BoardRun())
+        ses = session.Session(link.ProcessLink(proc))
         ses.wait_ready()
         start = protocol.STREAM_START
         cases = [
@@ -315,7 +316,7 @@ def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
     rng = random.Random(11)
     proc = fw.process()
     try:
-        ses = stream.Session(stream.ProcessLink(proc), stream.BoardRun())
+        ses = session.Session(link.ProcessLink(proc))
         info = ses.wait_ready()
         ses.request(protocol.RESET_STATS)
         ses.request(protocol.INFER, bytes(info.n_inputs))  # a reset would forget this inference

@@ -26,7 +26,7 @@ import pytest
 
 import streamkit
 from projkit import ROOT
-from tinybeat.device import protocol, stream
+from tinybeat.device import board_run, feed, link, protocol, reference, session
 from tinybeat.device.vboard import vboard_path
 from tinybeat.frontend import analog
 from tinybeat.targets.boards import load_board
@@ -60,29 +60,29 @@ def regular_ecg_mv(fs: int, seconds: float, rr_s: float = 0.5, seed: int = 7) ->
 class LoadRun:
     """What a loaded stream produced: the board run, the requests and their replies."""
 
-    run: stream.BoardRun
+    run: board_run.BoardRun
     requests: int = 0
     request_bytes: int = 0
     reply_bytes: int = 0
     bad: list[str] = field(default_factory=list)
 
 
-def loaded_stream(elf: Path, sig: stream.Signal, beat: bytes, window: int) -> LoadRun:
+def loaded_stream(elf: Path, sig: feed.Signal, beat: bytes, window: int) -> LoadRun:
     """Play sig on A0 (in real time) and keep the link busy with requests until the board has processed it all.
 
     window: requests on the way at once (1: one at a time, each sent when the previous one's reply
     arrived; 2: the next request is already on the wire while the board answers, so the line never idles).
     """
     board = load_board(ROOT, "megaatmega2560")
-    out = LoadRun(stream.BoardRun())
+    out = LoadRun(board_run.BoardRun())
     with tempfile.TemporaryDirectory(prefix="tinybeat-load-") as tmp:
         adc = Path(tmp) / "adc.bin"
-        adc.write_bytes(stream.adc_file_bytes(sig))
+        adc.write_bytes(feed.adc_file_bytes(sig))
         cmd = [str(VBOARD), "--mcu", board.mcu, "--freq", str(board.f_cpu), "--timeout", str(int(sig.n / sig.fs) + 600),
                "--adc-file", str(adc), "--adc-rate", str(sig.fs), "--adc-tail-s", "3", "--adc-realtime", str(elf)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         try:
-            ses = stream.Session(stream.ProcessLink(proc), out.run)
+            ses = session.Session(link.ProcessLink(proc), board_run.Recorder(out.run))
             out.run.info = ses.wait_ready()
             want_infer = ses.request(protocol.INFER, beat).payload[:1]  # the class, before streaming
             ses.request(protocol.STREAM_START, protocol.encode_stream_start(protocol.SRC_ADC, 0, sig.fs))
@@ -113,6 +113,7 @@ def loaded_stream(elf: Path, sig: stream.Signal, beat: bytes, window: int) -> Lo
                 if out.bad or time.monotonic() - last > 30 or proc.poll() is not None:
                     out.bad.append(f"stopped with {len(pending)} requests unanswered (board exit {proc.poll()})")
                     break
+            out.run.lost_events = ses.lost_events
             if proc.poll() is None:
                 out.run.final = protocol.decode_stream_stats(ses.request(protocol.STREAM_STOP).payload)
         finally:
@@ -132,7 +133,7 @@ def test_requests_back_to_back_while_streaming_lose_nothing(elf: Path, window: i
     0 samples missed, every beat equal to the reference."""
     seconds = float(os.environ.get("TINYBEAT_LOAD_S", "20"))
     fs = 360
-    sig = stream.Signal("regular", fs, regular_ecg_mv(fs, seconds), np.zeros(int(fs * seconds), dtype=bool))
+    sig = feed.Signal("regular", fs, regular_ecg_mv(fs, seconds), np.zeros(int(fs * seconds), dtype=bool))
     trained, entry = streamkit.saved_model_entry("megaatmega2560")
     beat = bytes(np.random.default_rng(3).integers(0, 256, trained.n_inputs, dtype=np.uint8))
     t0 = time.monotonic()
@@ -149,8 +150,8 @@ def test_requests_back_to_back_while_streaming_lose_nothing(elf: Path, window: i
     assert fin.rx_lost == 0 and fin.missed == 0 and fin.engine_errors == 0
     assert fin.rx_ring_max < 64  # the receive ring never filled
     assert load.requests >= seconds  # the host kept asking: at least one request per simulated second
-    codes, lead = stream.board_samples(sig, fin.samples)
-    ref = stream.reference(codes, lead, fs, entry.model, entry.decision_threshold, trained.n_inputs)
-    assert stream.compare(load.run.beats, ref) == []
+    codes, lead = feed.board_samples(sig, fin.samples)
+    ref = reference.reference(codes, lead, fs, entry.model, entry.decision_threshold, trained.n_inputs)
+    assert reference.compare(load.run.beats, ref) == []
     assert ref.front.n_beats >= 2 * seconds - 8  # a beat every 0.5 s (the detector learns for ~2 s)
     assert load.run.lost_events == 0

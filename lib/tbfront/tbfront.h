@@ -55,6 +55,10 @@ extern "C" {
 #define TBF_BEAT_LEN 187u
 #define TBF_N_FEATURES 6u
 #define TBF_N_INPUTS (TBF_BEAT_LEN + TBF_N_FEATURES) /* 193 */
+/* Whether a model of n inputs can classify the front end's beats: it takes all TBF_N_INPUTS bytes,
+ * or the TBF_BEAT_LEN-byte window alone (the first bytes of x). The one rule, used by every firmware
+ * (python/tinybeat/frontend/params.py takes_beats is its twin). */
+#define TBF_MODEL_TAKES_BEATS(n) ((n) == TBF_N_INPUTS || (n) == TBF_BEAT_LEN)
 #define TBF_ADC_MAX 1023u
 #define TBF_FS_MIN 125u
 #define TBF_FS_MAX 360u

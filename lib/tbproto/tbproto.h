@@ -202,7 +202,7 @@ void tbp_stats_encode(const tbp_stats_t *s, uint16_t stack_max, uint16_t free_ra
  * version, each a length byte and at most TBP_INFO_STRING_MAX bytes (the two length bytes count in
  * TBP_INFO_REPLY_FIXED_SIZE). */
 #define TBP_INFO_STRING_MAX 32
-#define TBP_INFO_REPLY_MAX (TBP_INFO_REPLY_FIXED_SIZE + 2 * TBP_INFO_STRING_MAX)
+#define TBP_INFO_REPLY_MAX (TBP_INFO_REPLY_FIXED_SIZE + TBP_INFO_STRING_MAX + TBP_INFO_STRING_MAX)
 typedef struct {
 	uint8_t family;             /* the model's family code */
 	uint16_t n_inputs;          /* bytes per beat the model takes */

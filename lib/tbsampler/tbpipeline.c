@@ -30,7 +30,7 @@ static void classify(void)
 		v->reason = TBPL_NO_RHYTHM;
 		return;
 	}
-	if (!g_model || (g_model->n_inputs != TBF_N_INPUTS && g_model->n_inputs != TBF_BEAT_LEN)) {
+	if (!g_model || !TBF_MODEL_TAKES_BEATS(g_model->n_inputs)) {
 		v->reason = TBPL_MODEL_INPUTS;
 		return;
 	}

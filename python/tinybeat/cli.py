@@ -94,7 +94,8 @@ def cmd_simulate(args) -> int:
     board = load_board(project, args.board)
     if args.record is None:
         return simulate(project, Path(args.elf), board, seconds=args.seconds, raw=args.raw)
-    from tinybeat.device import stream
+    from tinybeat.device import feed
+    from tinybeat.device.stream import _parse_span
     from tinybeat.recordings.records import RecordError
 
     if args.start < 0 or args.duration < 0:
@@ -102,14 +103,14 @@ def cmd_simulate(args) -> int:
               file=sys.stderr)
         return 2
     try:
-        lead_off = stream._parse_span(args.lead_off)
-        sig = stream.load_signal(args.record, args.start, args.duration, lead_off)
+        lead_off = _parse_span(args.lead_off)
+        sig = feed.load_signal(args.record, args.start, args.duration, lead_off)
     except (RecordError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="tinybeat-simulate-") as tmp:
         adc_path = Path(tmp) / f"{sig.name}.adc"
-        adc_path.write_bytes(stream.adc_file_bytes(sig))
+        adc_path.write_bytes(feed.adc_file_bytes(sig))
         return simulate(project, Path(args.elf), board, seconds=args.seconds,
                         adc=AdcPlayback(adc_path, sig.fs, realtime=not args.fast), raw=args.raw)
 

@@ -7,7 +7,6 @@ the same model: the number of mismatches must be 0.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,27 +14,27 @@ import numpy as np
 
 from tinybeat.core import families
 from tinybeat.device import protocol
-from tinybeat.device.protocol import DeviceInfo, DeviceStats, Frame, InferResult
+from tinybeat.device.errors import DeviceError
+from tinybeat.device.link import SerialLink
+from tinybeat.device.protocol import DeviceInfo, DeviceStats, InferResult
+from tinybeat.device.session import Session
+
+__all__ = ["Device", "DeviceError", "Evaluation", "evaluate", "evaluate_main"]
 
 
-class DeviceError(RuntimeError):
-    """The device answered with an error, garbage or not at all."""
-
-
-class Device:
-    """A board speaking the tinybeat protocol on a serial port."""
+class Device(Session):
+    """A board speaking the tinybeat protocol on a serial port (a real board or the virtual board's pty)."""
 
     def __init__(self, port: str, baud: int = 115200, timeout_s: float = 2.0):
-        import serial
+        super().__init__(SerialLink(port, baud), timeout_s=timeout_s)
 
-        self.serial = serial.serial_for_url(port, baudrate=baud, timeout=0.05)
-        self.timeout_s = timeout_s
-        self.parser = protocol.FrameParser()
-        self.seq = 0  # seq 0 restarts the device's sequence
-        self.text = bytearray()  # non-frame bytes (banner)
+    @property
+    def serial(self):
+        """The open pyserial port."""
+        return self.link.serial
 
     def close(self) -> None:
-        self.serial.close()
+        self.link.close()
 
     def __enter__(self) -> "Device":
         return self
@@ -43,47 +42,9 @@ class Device:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def request(self, type_: int, payload: bytes = b"") -> Frame:
-        """Send one request and return its reply frame (raises DeviceError on error replies)."""
-        seq = self.seq
-        self.serial.write(protocol.encode_frame(type_, seq, payload))
-        self.seq = (seq + 1) & 0xFF
-        deadline = time.monotonic() + self.timeout_s
-        while time.monotonic() < deadline:
-            data = self.serial.read(self.serial.in_waiting or 1)
-            if not data:
-                continue
-            for out in self.parser.feed(data):
-                if isinstance(out, Frame):
-                    if protocol.is_event(out.type):
-                        continue  # a stream-mode event (beat, signal, status), not a reply
-                    if out.seq != seq:
-                        continue  # a stale reply
-                    if out.is_error:
-                        raise DeviceError(f"device replied {protocol.describe_error(out)} to request type {type_:#x}")
-                    if out.type != protocol.reply_type(type_):
-                        raise DeviceError(f"unexpected reply type {out.type:#x} to {type_:#x}")
-                    return out
-            if not self.parser.busy:
-                self.text += bytes(b for b in data if b < 0x80 and b != protocol.PREAMBLE0)
-        raise DeviceError(f"no reply to request type {type_:#x} (seq {seq}) within {self.timeout_s} s")
-
-    def wait_ready(self, timeout_s: float = 10.0) -> DeviceInfo:
-        """Poll INFO until the device answers (it may be printing its banner or booting)."""
-        deadline = time.monotonic() + timeout_s
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                self.seq = 0
-                return self.info()
-            except DeviceError as exc:
-                last = exc
-        raise DeviceError(f"no tinybeat firmware answered on {self.serial.port} within {timeout_s:g} s: check the "
-                          "port, that the board runs this firmware (`pio run -t upload`) and the baud rate "
-                          f"({self.serial.baudrate})")
-
-    def info(self) -> DeviceInfo:
-        return protocol.decode_info_reply(self.request(protocol.INFO).payload)
+    def wait_ready(self, timeout_s: float = 10.0, hint: str = "") -> DeviceInfo:
+        return super().wait_ready(timeout_s, hint or "check the port, that the board runs this firmware "
+                                  f"(`pio run -t upload`) and the baud rate ({self.serial.baudrate})")
 
     def infer(self, samples: np.ndarray) -> InferResult:
         return protocol.decode_infer_reply(self.request(protocol.INFER, bytes(np.asarray(samples, np.uint8))).payload)

@@ -116,12 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from tqdm import tqdm
 
-    from tinybeat.recordings.records import load_record
+    from tinybeat.recordings.records import list_records, load_record
 
-    names = args.records
-    if not names:
-        listing = args.wfdb_dir / "RECORDS"
-        names = listing.read_text().split() if listing.is_file() else sorted(p.stem for p in args.wfdb_dir.glob("*.hea"))
+    names = args.records or list_records(args.wfdb_dir, annotations=False)
     total_beats = bad_records = 0
     with tempfile.TemporaryDirectory(prefix="tbf_build_") as tmp:
         exe = build_driver(Path(tmp), sanitize=not args.no_sanitize)

@@ -42,7 +42,7 @@ __all__ = [
     "FRAME_MAX", "CRC_INIT", "INFO", "INFER", "STATS", "RESET_STATS", "REPLY", "ERROR",
     "OK", "E_CRC", "E_LENGTH", "E_TYPE", "E_SEQUENCE", "E_TIMEOUT", "E_PAYLOAD", "E_ENGINE",
     "INFER_REPLY_SIZE", "STATS_REPLY_SIZE", "ERROR_REPLY_SIZE", "ENGINE_ERROR_SIZE", "FINGERPRINT_SIZE",
-    "INFO_REPLY_FIXED_SIZE", "FrameType", "ErrorCode", "EventKind", "ProtocolError", "PayloadError",
+    "INFO_REPLY_FIXED_SIZE", "INFO_STRING_MAX", "INFO_REPLY_MAX", "FrameType", "ErrorCode", "EventKind", "ProtocolError", "PayloadError",
     "Frame", "ProtocolEvent", "FrameParser", "InferResult", "DeviceInfo", "DeviceStats",
     "crc16", "crc16_update", "encode_frame", "reply_type", "next_seq", "check_sequence",
     "encode_infer_request", "decode_infer_request", "encode_infer_reply", "decode_infer_reply",
@@ -112,6 +112,8 @@ ERROR_REPLY_SIZE = 1  # the offending request type, or 0 if unknown
 ENGINE_ERROR_SIZE = 2  # E_ENGINE only: request type u8, engine status u8
 FINGERPRINT_SIZE = 8
 INFO_REPLY_FIXED_SIZE = 26  # INFO reply without the name and version strings
+INFO_STRING_MAX = 32  # a device sends at most this many bytes of its name and of its version
+INFO_REPLY_MAX = INFO_REPLY_FIXED_SIZE + 2 * INFO_STRING_MAX
 STREAM_START_SIZE = 4  # source u8, channel u8, rate_hz u16
 SAMPLES_REPLY_SIZE = 4  # samples since STREAM_START u32
 STREAM_STATS_SIZE = 33

@@ -3,9 +3,13 @@
 * a detection matches a reference beat when they are at most 150 ms apart;
   matching is one-to-one, closest pairs first (ties: earlier detection, then
   earlier reference);
-* the comparison interval starts 5 minutes into the record by default (bxb's
-  ``-f 0:5``, the EC57 headline) and runs to the end; ``start_s=0`` scores the
-  whole record;
+* where the comparison starts is a named mode (:func:`score_record`, the one
+  helper every tool scores with): ``FROM_5_MIN`` starts 5 minutes into the
+  record (bxb's ``-f 0:5``, the EC57 headline: the detector's learning is left
+  out) when the recording lasts at least 10 minutes, else it scores the whole
+  (shorter) recording; ``WHOLE`` scores every beat from the first sample;
+* stretches the device flagged (lead-off, noisy: ``flagged`` intervals) can be
+  left out like VF episodes: ``flagged=None`` counts every detection;
 * reference beats and detections inside ventricular flutter/fibrillation
   episodes (``[`` ... ``]``, e.g. MIT-BIH 207) are left out, as bxb does;
 * every reference beat annotation counts (N L R B A a J S V r F e j n E / f Q ?).
@@ -100,3 +104,72 @@ def score(det: np.ndarray, ref: np.ndarray, fs: float, vf_intervals: np.ndarray 
     m = match(det, ref, fs, window_s)
     tp = int((m >= 0).sum())
     return Score(tp=tp, fn=len(ref) - tp, fp=len(det) - tp)
+
+
+FROM_5_MIN = "from_5min"
+WHOLE = "whole"
+MODES = (FROM_5_MIN, WHOLE)
+
+
+def start_for(mode: str, seconds: float) -> float:
+    """Seconds into a recording of ``seconds`` s where scoring in ``mode`` starts.
+
+    FROM_5_MIN: 300 s when the recording lasts at least 600 s, else 0 (a short
+    recording has no 5 minutes to spare: it is scored whole); WHOLE: 0.
+    """
+    if mode == FROM_5_MIN:
+        return START_S if seconds >= 2 * START_S else 0.0
+    if mode == WHOLE:
+        return 0.0
+    raise ValueError(f"EC57 scoring mode {mode!r} is not one of {', '.join(MODES)}")
+
+
+def _overlap(intervals: np.ndarray | None, a: int, b: int) -> int:
+    """Samples of [a, b) covered by the (inclusive, possibly overlapping) intervals."""
+    if intervals is None or len(intervals) == 0:
+        return 0
+    cover = np.zeros(max(0, b - a), dtype=bool)
+    for lo, hi in np.asarray(intervals, dtype=np.int64).reshape(-1, 2):
+        cover[max(lo, a) - a:max(min(hi + 1, b), a) - a] = True
+    return int(cover.sum())
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One record scored in a named mode.
+
+    mode: FROM_5_MIN or WHOLE; start_s: where scoring started (s);
+    scored_s: seconds compared (after start_s, VF episodes and flagged
+    stretches left out); flagged_s: seconds left out because the device
+    flagged them (0 when every detection counts); score: the counts.
+    """
+
+    mode: str
+    start_s: float
+    scored_s: float
+    flagged_s: float
+    score: Score
+
+    def as_dict(self) -> dict:
+        return {"mode": self.mode, "start_s": self.start_s, "scored_s": self.scored_s,
+                "flagged_s": self.flagged_s, **self.score.as_dict()}
+
+
+def score_record(det: np.ndarray, ref: np.ndarray, fs: float, n_samples: int, mode: str = FROM_5_MIN,
+                 vf_intervals: np.ndarray | None = None, flagged: np.ndarray | None = None,
+                 window_s: float = MATCH_S) -> Scored:
+    """EC57 beat-by-beat scores of a recording of ``n_samples`` samples in a named ``mode``.
+
+    det / ref: detection and reference-beat sample indices; vf_intervals:
+    [start, end] samples (inclusive) of ventricular flutter episodes, always
+    left out; flagged: [start, end] samples (inclusive) the device marked as
+    unusable (lead-off, noise), left out of both sides when given.
+    """
+    start_s = start_for(mode, n_samples / fs)
+    parts = [np.asarray(v, dtype=np.int64).reshape(-1, 2) for v in (vf_intervals, flagged) if v is not None]
+    excluded = np.concatenate(parts) if parts else None
+    sc = score(det, ref, fs, excluded, start_s=start_s, window_s=window_s)
+    start = int(np.ceil(start_s * fs - 1e-9))
+    vf = _overlap(vf_intervals, start, n_samples)
+    both = _overlap(excluded, start, n_samples)
+    return Scored(mode, start_s, (n_samples - start - both) / fs, (both - vf) / fs, sc)

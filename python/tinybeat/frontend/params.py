@@ -9,6 +9,12 @@ BEAT_LEN = 187             # beat window, 125 Hz samples
 N_FEATURES = 6
 N_INPUTS = BEAT_LEN + N_FEATURES  # 193
 
+
+def takes_beats(n_inputs: int) -> bool:
+    """Whether a model of ``n_inputs`` inputs can classify the front end's beats: all N_INPUTS
+    bytes, or the BEAT_LEN-byte window alone (the C twin is TBF_MODEL_TAKES_BEATS in tbfront.h)."""
+    return n_inputs in (N_INPUTS, BEAT_LEN)
+
 # 125 Hz timing
 LEARN = 250     # 2 s learning after every (re)start
 REFRACT = 25    # 200 ms refractory period

@@ -16,15 +16,8 @@ from pathlib import Path
 
 from tinybeat.util.atomic import write_text_atomic
 from tinybeat.frontend import run
-from tinybeat.frontend.ec57 import Score, score
-
-
-def list_records(wfdb_dir: Path) -> list[str]:
-    """Names from RECORDS, else every .hea stem, sorted."""
-    listing = wfdb_dir / "RECORDS"
-    if listing.is_file():
-        return listing.read_text().split()
-    return sorted(p.stem for p in wfdb_dir.glob("*.hea"))
+from tinybeat.frontend.ec57 import FROM_5_MIN, WHOLE, Score, score_record
+from tinybeat.recordings.records import list_records
 
 
 def evaluate_record(path: str) -> dict:
@@ -38,8 +31,9 @@ def evaluate_record(path: str) -> dict:
     row = {"record": rec.name, "fs": rec.fs, "lead": rec.lead, "n_samples": int(len(rec.adc)),
            "beats": res.n_beats, "detections": int(len(res.detections)), "run_s": seconds}
     if rec.ann_samples is not None:
-        row["from_5min"] = score(res.detections, rec.ann_samples, rec.fs, rec.vf_intervals).as_dict()
-        row["whole"] = score(res.detections, rec.ann_samples, rec.fs, rec.vf_intervals, start_s=0).as_dict()
+        for mode in (FROM_5_MIN, WHOLE):
+            row[mode] = score_record(res.detections, rec.ann_samples, rec.fs, len(rec.adc), mode,
+                                     rec.vf_intervals).as_dict()
     return row
 
 
@@ -71,7 +65,7 @@ def evaluate(wfdb_dir: Path, records: list[str] | None = None, workers: int = 2)
     """Score every record; returns {"records": [...], "gross_from_5min": {...}, "gross_whole": {...}}."""
     from tqdm import tqdm
 
-    names = records or list_records(wfdb_dir)
+    names = records or list_records(wfdb_dir, annotations=False)
     paths = [str(wfdb_dir / n) for n in names]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         rows = list(tqdm(pool.map(evaluate_record, paths), total=len(paths), disable=not sys.stderr.isatty(),
@@ -87,10 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("frontend_eval.json"))
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    if not args.wfdb_dir.is_dir():
-        print(f"{args.wfdb_dir}: not a directory", file=sys.stderr)
+    from tinybeat.recordings.records import RecordError
+
+    try:
+        result = evaluate(args.wfdb_dir, args.records, args.workers)
+    except RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(args.wfdb_dir, args.records, args.workers)
     print(table(result["records"]))
     write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")

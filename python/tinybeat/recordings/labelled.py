@@ -43,7 +43,7 @@ import numpy as np
 from tinybeat import frontend
 from tinybeat.util.atomic import write_bytes_atomic
 from tinybeat.frontend import ec57
-from tinybeat.recordings.records import Record, load_record
+from tinybeat.recordings.records import Record, list_records, load_record
 
 NORMAL_SYMBOLS = ("N", "L", "R", "e", "j", "B")
 ABNORMAL_SYMBOLS = ("A", "a", "J", "S", "n", "V", "E", "r", "F", "/", "f", "Q")
@@ -86,17 +86,15 @@ class RecordBeats:
 
 
 def detection_scores(det: np.ndarray, rec: Record) -> dict:
-    """EC57 scores of detections against the record's reference beats.
+    """EC57 scores of detections against the record's reference beats (:func:`ec57.score_record`).
 
-    The headline follows bxb: from 5 minutes into the record (a learning
-    period), ventricular flutter episodes left out; records shorter than 10
-    minutes are scored whole. ``whole`` holds the whole-record counts too.
+    The headline is mode FROM_5_MIN (bxb's default: from 5 minutes into a
+    record of at least 10 minutes, else the whole record), ventricular
+    flutter episodes left out; ``whole`` holds the WHOLE-mode counts.
     """
-    seconds = len(rec.adc) / rec.fs
-    start_s = ec57.START_S if seconds >= 2 * ec57.START_S else 0.0
-    head = ec57.score(det, rec.ann_samples, rec.fs, rec.vf_intervals, start_s=start_s)
-    whole = ec57.score(det, rec.ann_samples, rec.fs, rec.vf_intervals, start_s=0.0)
-    return {**score_dict(head), "start_s": start_s, "whole": score_dict(whole)}
+    head, whole = (ec57.score_record(det, rec.ann_samples, rec.fs, len(rec.adc), mode, rec.vf_intervals)
+                   for mode in (ec57.FROM_5_MIN, ec57.WHOLE))
+    return {**score_dict(head.score), "start_s": head.start_s, "whole": score_dict(whole.score)}
 
 
 def score_dict(s: "ec57.Score") -> dict:
@@ -166,24 +164,6 @@ def cap_beats(symbols: np.ndarray) -> np.ndarray:
         caps.append(ABNORMAL_CAP_PER_SYMBOL)
     keep = [idx[evenly_spaced(len(idx), cap)] for idx, cap in zip(groups, caps)]
     return np.sort(np.concatenate(keep))
-
-
-def list_records(mitdb_dir: Path) -> list[str]:
-    """Record names from ``mitdb_dir/RECORDS``; a clear error if anything is missing."""
-    mitdb_dir = Path(mitdb_dir)
-    if not mitdb_dir.is_dir():
-        raise FileNotFoundError(
-            f"MIT-BIH directory not found: {mitdb_dir} (expected NNN.dat/.hea/.atr and "
-            "RECORDS; when online, wfdb.dl_database('mitdb', dir) downloads them from PhysioNet)")
-    listing = mitdb_dir / "RECORDS"
-    if not listing.is_file():
-        raise FileNotFoundError(f"{listing}: RECORDS file missing from the MIT-BIH directory")
-    records = listing.read_text().split()
-    for rec in records:
-        for ext in (".dat", ".hea", ".atr"):
-            if not (mitdb_dir / f"{rec}{ext}").is_file():
-                raise FileNotFoundError(f"{mitdb_dir / (rec + ext)}: listed in RECORDS but missing")
-    return records
 
 
 def split_records(records: Sequence[str]) -> dict[str, list[str]]:

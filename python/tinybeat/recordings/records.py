@@ -73,6 +73,27 @@ def _vf_intervals(samples: np.ndarray, symbols: np.ndarray, n: int) -> np.ndarra
     return np.asarray(out, dtype=np.int64).reshape(-1, 2)
 
 
+def list_records(directory: str | Path, annotations: bool = True) -> list[str]:
+    """Record names of a WFDB directory: its ``RECORDS`` file, else every ``.hea`` stem, sorted.
+
+    Raises RecordError (one line) when the directory is missing, holds no
+    record, or a listed record lacks its ``.hea`` / ``.dat`` (or ``.atr`` when
+    ``annotations``) file.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise RecordError(f"{directory}: not a directory of WFDB records (NNN.hea/.dat/.atr)")
+    listing = directory / "RECORDS"
+    names = listing.read_text().split() if listing.is_file() else sorted(p.stem for p in directory.glob("*.hea"))
+    if not names:
+        raise RecordError(f"{directory}: no WFDB record (no RECORDS file and no .hea file)")
+    for name in names:
+        for ext in (".hea", ".dat") + ((".atr",) if annotations else ()):
+            if not (directory / f"{name}{ext}").is_file():
+                raise RecordError(f"{directory / (name + ext)}: listed in {listing.name if listing.is_file() else 'the directory'} but missing")
+    return names
+
+
 def load_record(path: str | Path) -> Record:
     """Load ``path`` (without extension) as a :class:`Record`; raise :class:`RecordError`."""
     path = Path(path)
