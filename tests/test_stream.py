@@ -93,7 +93,7 @@ def _check_equal(fw: Fw, sig: feed.Signal, run: board_run.BoardRun) -> refmod.Re
 
 @pytest.mark.parametrize("fs", [360, 125])
 def test_synthetic_ecg_through_the_adc_equals_reference(fw: Fw, fs: int) -> None:
-    """60 s of synthetic ECG on A0 at 360 Hz (Timer0 / 256) and 125 Hz (Timer0 / 1024): every beat
+    """60 s of synthetic ECG on A0 at 360 Hz (Timer1 / 1) and 125 Hz (Timer1 / 8): every beat
     equals the reference; no sample missed; RAM and CPU budgets."""
     sig = feed.Signal("synthetic", fs, synthetic_mv(fs, 60), np.zeros(fs * 60, dtype=bool))
     run = fw.adc(sig)
