@@ -114,7 +114,7 @@ def loaded_stream(elf: Path, sig: feed.Signal, beat: bytes, window: int) -> Load
                     out.bad.append(f"stopped with {len(pending)} requests unanswered (board exit {proc.poll()})")
                     break
             out.run.lost_events = ses.lost_events
-            if proc.poll() is None:
+            if proc.poll() is None and not out.bad:  # (after a bad reply the sequence is lost: report that)
                 out.run.final = protocol.decode_stream_stats(ses.request(protocol.STREAM_STOP).payload)
         finally:
             proc.kill()

@@ -134,7 +134,12 @@ static void process(uint16_t sample)
 		g_st.signal = (uint8_t)tbpl_signal();
 		send_signal(c->samples - 1u);
 	}
-	if (--g_st.to_status == 0) {
+	/* once a second, but never with a BEAT: on the Uno's 32-byte transmit ring the two frames
+	 * (79 B) kept the main loop waiting ~4 ms, and with the beat's computation a request arriving
+	 * then could overflow the 64-byte receive ring; the next sample sends it instead */
+	if (g_st.to_status > 1u) {
+		g_st.to_status--;
+	} else if (ev != TBF_EV_BEAT) {
 		g_st.to_status = g_st.rate;
 		send_stats(TBP_EV_STATUS_FRAME, g_st.event_seq++, 0, 0);
 	}

@@ -14,7 +14,8 @@
  * uart_write blocks only while the transmit ring is full (counted in
  * uart_tx_waits): the ring holds the largest burst of one sample's events
  * plus a reply on the Mega (UART_TX_SIZE 256); the Uno's 2 KB leave room for
- * 32 bytes, so a beat that coincides with a STATUS frame waits ~4 ms there.
+ * 32 bytes, so a BEAT frame waits ~0.6 ms there (stream.c never sends a STATUS
+ * frame in the same sample as a BEAT: together they waited ~4 ms).
  */
 #ifndef UART_H
 #define UART_H
