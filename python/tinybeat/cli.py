@@ -20,7 +20,7 @@ examples:
   tinybeat train                        reload (or retrain when data/config changed) and write the headers
   tinybeat train --force --board uno    retrain and size the model for an Arduino Uno
   tinybeat train --quick                a quick search while iterating on data (TINYBEAT_QUICK=1 pio run)
-  tinybeat predict beats.csv            classify your beats on the PC -> predictions.csv + a summary
+  tinybeat predict beats.csv            classify your beats on the PC -> model/predict/beats.csv + a summary
   tinybeat predict beats.csv --port /dev/ttyACM0 --out -   the same on a board, CSV to stdout
   tinybeat evaluate                     the test split through the simulated board (.pio/build/<board>/firmware.elf)
   tinybeat evaluate --port /dev/ttyACM0 the test split through a real board
@@ -161,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(1 = abnormal), score (and label) per beat, and prints a summary.")
     p.add_argument("file", metavar="FILE", help="CSV file (plain or .gz) of beats in the training format")
     _common(p)
-    p.add_argument("--out", default="predictions.csv", metavar="PATH",
-                   help="where to write the per-beat CSV; '-' for stdout (default: predictions.csv)")
+    p.add_argument("--out", default=None, metavar="PATH",
+                   help="where to write the per-beat CSV; '-' for stdout (default: model/predict/<FILE name>.csv "
+                        "in the project, git-ignored)")
     _serial(p, "classify on a board on this serial port instead of the PC")
     p.set_defaults(func=cmd_predict)
 
