@@ -132,6 +132,11 @@ def _common(p: argparse.ArgumentParser, board: bool = True) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final result")
 
 
+def _env(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", metavar="NAME", help="PlatformIO env whose firmware and results these are "
+                   "(default: the board id; `pio run -e NAME -t ...` passes it)")
+
+
 def _serial(p: argparse.ArgumentParser, port_help: str) -> None:
     p.add_argument("--port", metavar="PORT", help=port_help)
     p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
@@ -171,8 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Send every test beat to the board (or the simulated board) and compare "
                                    "each reply with the Python integer reference; exit 1 on any mismatch.")
     _common(p)
+    _env(p)
     p.add_argument("--elf", metavar="PATH",
-                   help="firmware to run on the simulated board (default: .pio/build/<board>/firmware.elf)")
+                   help="firmware to run on the simulated board (default: .pio/build/<env>/firmware.elf)")
     _serial(p, "serial port of a real board (default: the simulated board)")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="evaluate only the first N test beats (0 = all)")
     p.set_defaults(func=cmd_evaluate)
@@ -193,17 +199,25 @@ def build_parser() -> argparse.ArgumentParser:
                                    "send its samples to a real board), print a line per beat, then a summary: "
                                    "detection vs annotations, board vs Python reference, CPU load; writes "
                                    "<record>.json and <record>.png.")
-    p.add_argument("record", nargs="?", help="WFDB record path without extension (default: the excerpt in "
-                   "data/records/)")
+    p.add_argument("record", nargs="?", help="WFDB record path without extension, or a CSV recording (ecg_mv "
+                   "column, beats in <name>_beats.csv, as training reads it) (default: the excerpt in data/records/)")
     _common(p)
+    _env(p)
     p.add_argument("--elf", metavar="PATH",
-                   help="firmware.elf for the simulated board (default .pio/build/<board>/firmware.elf)")
+                   help="firmware.elf for the simulated board (default .pio/build/<env>/firmware.elf)")
     _serial(p, "a real board's serial port: samples go over serial (SAMPLES frames)")
-    p.add_argument("--channel", type=int, default=0, help="ADC channel of the ECG (default 0 = A0)")
+    p.add_argument("--channel", type=int, default=None,
+                   help="ADC channel the simulated board reads the ECG on (default 0 = A0; Mega 0..15, Uno 0..5)")
     p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at this second of the record")
-    p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stream this many seconds (0 = to the end)")
-    p.add_argument("--lead-off", metavar="START:END", help="simulate electrodes off between these seconds")
-    p.add_argument("--out", metavar="DIR", help="directory for <record>.json and <record>.png (default model/stream)")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="stream this many seconds (default: to the end of the record)")
+    p.add_argument("--lead-off", metavar="START:END",
+                   help="simulate electrodes off between these seconds of the stream (counted from --start)")
+    p.add_argument("--fs", type=int, default=None, metavar="HZ",
+                   help="sample rate of a CSV recording (default: data.sample_rate of model/config.yaml); "
+                        "above 360 Hz it is resampled on the host")
+    p.add_argument("--out", metavar="DIR",
+                   help="directory for <record>.json and <record>.png (default model/stream/<env>)")
     p.set_defaults(func=cmd_stream)
 
     p = sub.add_parser("simulate", help="run a firmware on the simulated board, its serial port in this terminal",
