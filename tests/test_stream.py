@@ -437,3 +437,43 @@ def test_port_path_over_a_pty(fw: Fw, tmp_path: Path, capsys) -> None:
     summary = json.loads((tmp_path / f"{found[0].name}.json").read_text())
     assert summary["mismatches"] == 0 and summary["beats"] >= 20
     assert summary["board"]["samples_processed"] == 20 * 360 and "cpu_load" not in summary
+
+
+def test_monitor_record_shows_each_second_and_saves_the_stream_json(fw: Fw, tmp_path: Path, capsys) -> None:
+    """`tinybeat monitor --record`: two lines per second (ECG, verdict marks), one mark per beat, the
+    signal changes in place; --save writes the same JSON as the stream result."""
+    from tinybeat.cli import main
+
+    found = _excerpt()
+    if found is None:
+        pytest.skip("no record")
+    rc = main(["monitor", "--record", str(found[0]), "--project", str(ROOT), "--elf", str(fw.elf), "--duration", "12",
+               "--lead-off", "6:8", "--out", str(tmp_path), "--save", str(tmp_path / "seen.json")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    saved = json.loads((tmp_path / "seen.json").read_text())
+    assert saved == json.loads((tmp_path / f"{found[0].name}.json").read_text())
+    rows = [line for line in out.splitlines() if line.count("|") == 2]
+    assert len(rows) == 2 * 12
+    marks = "".join(r.split("|")[1] for r in rows[1::2])
+    v = saved["verdicts"]
+    assert (marks.count("N"), marks.count("A"), marks.count("?")) == (v["normal"], v["ABNORMAL"], v["unclassified"])
+    assert any("signal: lead-off" in line for line in out.splitlines())
+
+
+def test_monitor_port_watches_a_board_and_saves(fw: Fw, tmp_path: Path, capsys) -> None:
+    """`tinybeat monitor --port` against the simulated board's pty: its own ADC (nothing wired: a flat signal),
+    a line per second, the stream stopped and saved."""
+    from tinybeat.cli import main
+    from tinybeat.device.vboard import VirtualBoard
+
+    with VirtualBoard(ROOT, fw.elf, fw.board) as vb:
+        rc = main(["monitor", "--port", vb.port, "--project", str(ROOT), "--seconds", "4",
+                   "--save", str(tmp_path / "live.json")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    saved = json.loads((tmp_path / "live.json").read_text())
+    seconds = saved["samples"] // 360
+    assert seconds >= 1 and saved["board"]["missed_sample_interrupts"] == 0
+    assert len([line for line in out.splitlines() if "HR" in line]) >= seconds
+    assert saved["signal_events"] and saved["detection"]["available"] is False

@@ -179,31 +179,43 @@ def stream_main(args) -> int:
     model, threshold = entry.model, entry.decision_threshold
 
     tty = sys.stdout.isatty()
-    bar = tqdm(total=round(sig.n / sig.fs), unit="s", desc=f"streaming {sig.name}", disable=not tty,
+    live = None
+    if getattr(args, "live", False):  # `tinybeat monitor --record`: the live view instead of beat lines
+        from tinybeat.device.live_view import LiveView
+
+        live = LiveView(sig.fs, sys.stdout, sig.codes, sig.start_s)
+    bar = tqdm(total=round(sig.n / sig.fs), unit="s", desc=f"streaming {sig.name}", disable=not tty or live,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s of ECG [{elapsed}<{remaining}]")
 
     def on_beat(b: BeatEvent) -> None:
-        if not args.quiet and b.r_sample < sig.n:
+        if live:
+            live.beat(b)
+        elif not args.quiet and b.r_sample < sig.n:
             tqdm.write(beat_line(b, sig.fs)) if tty else print(beat_line(b, sig.fs), flush=False)
 
     def on_status(st: StreamStats) -> None:
+        if live:
+            live.status(st)
         bar.update(min(round(sig.n / sig.fs), st.samples // sig.fs) - bar.n)
 
+    on_signal = live.signal if live else None
     try:
         if args.port:
             link = SerialLink(args.port, args.baud)
             try:
-                run = stream_host(link, sig, on_beat, on_status)
+                run = stream_host(link, sig, on_beat, on_status, on_signal)
             finally:
                 link.close()
         else:
             run = stream_vboard(exe, elf, board.mcu, board.f_cpu, sig, args.channel or 0, on_beat=on_beat,
-                                on_status=on_status)
+                                on_status=on_status, on_signal=on_signal)
     except DeviceError as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     bar.close()
+    if live:
+        live.finish(sig.n)
     expect_fp = hashlib.sha256((trained.fingerprint + entry.name).encode()).hexdigest()[:16]
     if run.info and run.info.fingerprint_hex != expect_fp:
         print(f"error: the board runs model {run.info.name} ({run.info.fingerprint_hex}); model/trained.json "
@@ -229,6 +241,12 @@ def stream_main(args) -> int:
         print(f"error: cannot write {out_dir}: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {json_path} and {png_path}")
+    if getattr(args, "save", None):  # `tinybeat monitor --save`: the same JSON where the user asked
+        from tinybeat.util.atomic import write_text_atomic
+
+        Path(args.save).parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.save, json.dumps(summary, indent=1) + "\n")
+        print(f"wrote {args.save}")
     bad = bool(mismatches) or run.final.missed > 0
     if bad:
         print("FAIL: the board disagrees with the reference or missed samples")
