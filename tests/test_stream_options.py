@@ -28,12 +28,28 @@ EXCERPT = ROOT / "data" / "records" / "208_5min"  # 300 s at 360 Hz, committed
 needs_excerpt = pytest.mark.skipif(not EXCERPT.with_suffix(".hea").is_file(), reason="no committed excerpt")
 
 
-def _stream(tmp_path: Path, *args: str) -> tuple[int, list[str], Path]:
-    """Run `tinybeat stream` into tmp_path/out holding an older result; returns status, stderr lines, out dir."""
+def _avr_program(tmp_path: Path, mcu: str = "atmega2560", banner: str = "") -> Path:
+    """An AVR program (as `pio test` leaves in .pio/build/<env>/); with banner, a string the firmware's check looks for."""
+    src = tmp_path / "t.c"
+    src.write_text(f'const char banner[] __attribute__((used)) = "{banner}";\nint main(void) {{ for (;;) {{}} }}\n')
+    elf = tmp_path / f"{mcu}.elf"
+    subprocess.run(["avr-gcc", f"-mmcu={mcu}", "-Os", "-o", str(elf), str(src)], check=True)
+    return elf
+
+
+def _stream(tmp_path: Path, *args: str) -> tuple[int, Path]:
+    """Run `tinybeat stream` into tmp_path/out holding an older result; returns status and the out dir.
+
+    The ELF passes the firmware check (an AVR program with the firmware's banner words), so each case
+    stops at the option it tests."""
+    from tinybeat.device.client import FIRMWARE_MARK
+
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     (out / "208_5min.json").write_text('{"old": true}')
-    return main(["stream", "--project", str(ROOT), "--out", str(out), "--elf", str(tmp_path / "no.elf"), *args]), [], out
+    mcu = "atmega328p" if "uno" in args else "atmega2560"
+    elf = _avr_program(tmp_path, mcu, FIRMWARE_MARK.decode())
+    return main(["stream", "--project", str(ROOT), "--out", str(out), "--elf", str(elf), *args]), out
 
 
 def _one_line(capsys) -> str:
@@ -43,7 +59,11 @@ def _one_line(capsys) -> str:
     return err[0]
 
 
+needs_avr_gcc = pytest.mark.skipif(shutil.which("avr-gcc") is None, reason="avr-gcc missing")
+
+
 @needs_excerpt
+@needs_avr_gcc
 @pytest.mark.parametrize("args, words", [
     (["--channel", "16"], ["--channel 16", "0..15", "ATmega2560"]),
     (["--channel", "-1"], ["--channel -1", "0..15"]),
@@ -58,7 +78,7 @@ def _one_line(capsys) -> str:
 ])
 def test_bad_options_are_one_line_before_anything(tmp_path: Path, capsys, args: list[str], words: list[str]) -> None:
     """Each bad option: status 2, one line naming the option and the valid range; the older result stays."""
-    rc, _, out = _stream(tmp_path, str(EXCERPT), *args)
+    rc, out = _stream(tmp_path, str(EXCERPT), *args)
     line = _one_line(capsys)
     assert rc == 2, line
     for w in words:
@@ -66,26 +86,18 @@ def test_bad_options_are_one_line_before_anything(tmp_path: Path, capsys, args: 
     assert json.loads((out / "208_5min.json").read_text()) == {"old": True}
 
 
+@needs_avr_gcc
 def test_a_directory_is_named_as_such(tmp_path: Path, capsys) -> None:
-    rc, _, _ = _stream(tmp_path, str(tmp_path))
+    rc, _ = _stream(tmp_path, str(tmp_path))
     line = _one_line(capsys)
     assert rc == 2 and "is a directory" in line and ".hea" not in line.split("is a directory")[0][-5:], line
-
-
-def _avr_test_program(tmp_path: Path, mcu: str = "atmega2560") -> Path:
-    """An AVR program that is not the tinybeat firmware (as `pio test` leaves in .pio/build/<env>/)."""
-    src = tmp_path / "t.c"
-    src.write_text("int main(void) { for (;;) {} }\n")
-    elf = tmp_path / "firmware.elf"
-    subprocess.run(["avr-gcc", f"-mmcu={mcu}", "-Os", "-o", str(elf), str(src)], check=True)
-    return elf
 
 
 @needs_excerpt
 @pytest.mark.skipif(shutil.which("avr-gcc") is None, reason="avr-gcc missing")
 def test_a_test_program_elf_is_named_with_the_fix(tmp_path: Path, capsys) -> None:
     """After `pio test -e megaatmega2560` the ELF is a test program: named as such, with the rebuild command."""
-    elf = _avr_test_program(tmp_path)
+    elf = _avr_program(tmp_path)
     out = tmp_path / "out"
     rc = main(["stream", str(EXCERPT), "--project", str(ROOT), "--out", str(out), "--elf", str(elf),
                "--duration", "5"])

@@ -131,8 +131,8 @@ def _ann_name(path: Path) -> str:
 def stream_main(args) -> int:
     """`tinybeat stream`: see the module docstring; returns 0 when the board matched the reference.
 
-    Order: the board, the record and every option are checked, then the firmware
-    (ELF or port) and the model, before anything runs; the results replace the
+    Order: the board, the firmware (ELF or port), the record and every option,
+    then the model are checked before anything runs; the results replace the
     previous ones only once the run completed.
     """
     from tqdm import tqdm
@@ -155,16 +155,16 @@ def stream_main(args) -> int:
               "e.g. tinybeat stream ../shared/data/mitdb/208", file=sys.stderr)
         return 2
     try:
-        rec = load_stream_record(record, project, args.fs)
-        duration, lead_off = check_options(args, board, rec)
         if args.port:
             check_port_exists(args.port)
-        else:
+        else:  # first: the firmware left by `pio test` is the most common surprise, and the cheapest check
             elf = Path(args.elf) if args.elf else project / ".pio" / "build" / env / "firmware.elf"
             check_firmware_elf(elf, board, env)
             exe = vboard_path(project)
             if not exe.is_file():
                 raise DeviceError(f"{exe} is missing: run ./run.sh setup")
+        rec = load_stream_record(record, project, args.fs)
+        duration, lead_off = check_options(args, board, rec)
     except (RecordError, OptionError, DeviceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

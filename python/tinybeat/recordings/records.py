@@ -22,10 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-with warnings.catch_warnings():  # wfdb 4.3.1 uses set_index(inplace=True), deprecated by pandas
-    warnings.filterwarnings("ignore", message="The inplace keyword", category=Warning)
-    import wfdb
-
 from tinybeat.frontend.analog import adc_code, ecg_to_pin_mv
 from tinybeat.recordings import resample as rs
 
@@ -38,6 +34,15 @@ NON_BEAT_SYMBOLS = ("+", "~", "|", "[", "]", "!", "x", "(", ")", "p", "t", "u", 
                     "*", "D", "=", '"', "@")
 PREFERRED_LEAD = "MLII"
 FS_MIN, FS_MAX = 125, 360
+
+
+def _wfdb():
+    """The wfdb package, imported on first use (it imports pandas: about a second that error paths and
+    commands without records should not pay)."""
+    with warnings.catch_warnings():  # wfdb 4.3.1 uses set_index(inplace=True), deprecated by pandas
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=Warning)
+        import wfdb
+    return wfdb
 
 
 class RecordError(ValueError):
@@ -111,6 +116,7 @@ def load_record(path: str | Path) -> Record:
     hea = path.with_name(path.name + ".hea")
     if not hea.is_file():
         raise RecordError(f"{hea}: header file missing")
+    wfdb = _wfdb()
     try:
         header = wfdb.rdheader(str(path))
     except Exception as exc:  # wfdb raises many types for a malformed header
