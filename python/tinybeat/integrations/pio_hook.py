@@ -158,9 +158,11 @@ def run(env, targets: list[str]) -> None:
     else:
         message = cmds["stream_refusal"]
 
-        def stream_action(target, source, env):  # noqa: ARG001 (SCons action signature)
+        def refuse(target, source, env):  # noqa: ARG001 (SCons action signature)
             sys.stderr.write(f"\nError: {message}\n\n")
             return 1
+
+        stream_action = env.VerboseAction(refuse, "Checking that this env's firmware can stream")
     env.AddCustomTarget(
         name="stream", dependencies="$BUILD_DIR/firmware.elf",
         actions=[stream_action],
