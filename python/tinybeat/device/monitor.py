@@ -87,16 +87,16 @@ def monitor_main(args) -> int:
         args.live = True
         return stream_main(args)
     from tinybeat.device.client import check_port_exists
-    from tinybeat.device.stream import adc_channels
+    from tinybeat.device.stream import OptionError, check_channel
     from tinybeat.targets.boards import load_board
 
     board = load_board(Path(args.project).resolve(), args.board)
-    channel = 0 if args.channel is None else args.channel
-    n = adc_channels(board)
-    if not 0 <= channel < n:
-        print(f"error: --channel {channel}: the {board.name} ({board.mcu}) has ADC channels 0..{n - 1}",
-              file=sys.stderr)
+    try:
+        check_channel(args, board)
+    except OptionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
+    channel = 0 if args.channel is None else args.channel
     if args.seconds < 0:
         print(f"error: --seconds {args.seconds:g}: give a positive number, or 0 to watch until Ctrl-C",
               file=sys.stderr)

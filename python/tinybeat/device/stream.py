@@ -65,39 +65,54 @@ def _parse_span(text: str | None) -> tuple[float, float] | None:
     return a, b
 
 
-def check_options(args, board, rec) -> tuple[float | None, tuple[float, float] | None]:
-    """(duration_s or None, lead_off span or None) once every option fits the board and the record; else OptionError."""
+def board_label(board) -> str:
+    """The board's name, with its MCU unless the name already says it."""
+    return board.name if board.mcu.lower() in board.name.lower() else f"{board.name} ({board.mcu})"
+
+
+def check_channel(args, board) -> None:
+    """OptionError unless --channel is an analog input of the board (and the simulated board plays on it)."""
     ch = args.channel
-    if ch is not None:
-        if args.port:
-            raise OptionError(f"--channel {ch}: with --port the samples go over serial (SAMPLES frames), "
-                              "no ADC pin is read; drop --channel")
-        n = adc_channels(board)
-        if not 0 <= ch < n:
-            raise OptionError(f"--channel {ch}: the {board.name} ({board.mcu}) has ADC channels 0..{n - 1}")
-        if ch >= VBOARD_ADC_CHANNELS:
-            raise OptionError(f"--channel {ch}: the simulated board plays recordings on channels "
-                              f"0..{VBOARD_ADC_CHANNELS - 1} only (channels 8..15 read as saturated in avr-vboard); "
-                              "use 0..7, or a real board with --port")
-    seconds = len(rec.adc) / rec.fs
-    if not 0 <= args.start < seconds:
-        raise OptionError(f"--start {args.start:g}: the record {rec.name} lasts {seconds:.1f} s "
-                          f"(start at 0..{seconds:.1f} s)")
+    if ch is None:
+        return
+    n = adc_channels(board)
+    if not 0 <= ch < n:
+        raise OptionError(f"--channel {ch}: the {board_label(board)} has ADC channels 0..{n - 1}")
+    if not args.port and ch >= VBOARD_ADC_CHANNELS:
+        raise OptionError(f"--channel {ch}: the simulated board plays recordings on channels "
+                          f"0..{VBOARD_ADC_CHANNELS - 1} only (channels 8..15 read as saturated in avr-vboard); "
+                          f"use 0..7 (a real board reads A{ch} live: `tinybeat monitor --port PORT --channel {ch}`)")
+
+
+def check_options(args, board) -> tuple[float | None, tuple[float, float] | None]:
+    """The checks that need no record: (duration_s or None, lead-off span or None); else OptionError."""
+    if args.port and args.channel is not None:
+        raise OptionError(f"--channel {args.channel}: with --port the samples go over serial (SAMPLES frames), "
+                          "no ADC pin is read; drop --channel")
+    check_channel(args, board)
+    if args.start < 0:
+        raise OptionError(f"--start {args.start:g}: give the second of the record to start at (0 or more)")
     dur = args.duration
     if dur is not None and not dur > 0:
         raise OptionError(f"--duration {dur:g}: give a positive number of seconds, or leave it out to "
                           "stream to the end of the record")
-    span = min(seconds - args.start, dur) if dur is not None else seconds - args.start
     lead = _parse_span(args.lead_off)
-    if lead is not None:
-        a, b = lead
-        if not a < b:
-            raise OptionError(f"--lead-off {args.lead_off}: START must be before END (seconds of the stream)")
-        if a < 0 or b > span + 1e-9:
-            raise OptionError(f"--lead-off {args.lead_off}: outside the stream, which lasts {span:.1f} s: "
-                              f"START:END within 0..{span:g} s (counted from --start; this is "
-                              f"{args.start:g}..{args.start + span:g} s of the record)")
+    if lead is not None and not lead[0] < lead[1]:
+        raise OptionError(f"--lead-off {args.lead_off}: START must be before END (seconds of the stream)")
     return dur, lead
+
+
+def check_against_record(args, rec, dur: float | None, lead: tuple[float, float] | None) -> None:
+    """OptionError unless --start lies in the record and --lead-off in the streamed span."""
+    seconds = len(rec.adc) / rec.fs
+    if not args.start < seconds:
+        raise OptionError(f"--start {args.start:g}: the record {rec.name} lasts {seconds:.1f} s "
+                          f"(start at 0..{seconds:.1f} s)")
+    span = min(seconds - args.start, dur) if dur is not None else seconds - args.start
+    if lead is not None and (lead[0] < 0 or lead[1] > span + 1e-9):
+        raise OptionError(f"--lead-off {args.lead_off}: outside the stream, which lasts {span:.1f} s: "
+                          f"START:END within 0..{span:g} s (counted from --start; this is "
+                          f"{args.start:g}..{args.start + span:g} s of the record)")
 
 
 def load_stream_record(path: Path, project: Path, sample_rate: int | None):
@@ -131,8 +146,8 @@ def _ann_name(path: Path) -> str:
 def stream_main(args) -> int:
     """`tinybeat stream`: see the module docstring; returns 0 when the board matched the reference.
 
-    Order: the board, the firmware (ELF or port), the record and every option,
-    then the model are checked before anything runs; the results replace the
+    Order: the board, the options, the firmware (ELF or port), the record and the
+    options that depend on it, then the model are checked before anything runs; the results replace the
     previous ones only once the run completed.
     """
     from tqdm import tqdm
@@ -155,6 +170,9 @@ def stream_main(args) -> int:
               "e.g. tinybeat stream ../shared/data/mitdb/208", file=sys.stderr)
         return 2
     try:
+        if record.is_dir():
+            load_stream_record(record, project, args.fs)  # names the directory
+        duration, lead_off = check_options(args, board)
         if args.port:
             check_port_exists(args.port)
         else:  # first: the firmware left by `pio test` is the most common surprise, and the cheapest check
@@ -164,7 +182,7 @@ def stream_main(args) -> int:
             if not exe.is_file():
                 raise DeviceError(f"{exe} is missing: run ./run.sh setup")
         rec = load_stream_record(record, project, args.fs)
-        duration, lead_off = check_options(args, board, rec)
+        check_against_record(args, rec, duration, lead_off)
     except (RecordError, OptionError, DeviceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
