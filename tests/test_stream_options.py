@@ -18,7 +18,7 @@ import pytest
 
 from projkit import ROOT
 from tinybeat.cli import main
-from tinybeat.device import stream_report
+from tinybeat.device import stream_scores
 from tinybeat.device.feed import Signal
 from tinybeat.device.protocol import BeatEvent
 from tinybeat.recordings import labelled
@@ -233,7 +233,7 @@ def _signal(n: int, ann: list[int], symbols: list[str], lead_off: tuple[int, int
 def test_verdicts_are_scored_against_the_annotations() -> None:
     sig = _signal(3600, [300, 600, 900, 1200], ["N", "V", "N", "V"])
     beats = [_beat(301, 0, -5), _beat(602, 1, 9), _beat(899, 1, 3), _beat(1201, 0, -1)]
-    v = stream_report.verdict_scores(sig, beats)
+    v = stream_scores.verdict_scores(sig, beats)
     assert v["confusion"] == {"classes": ["normal", "abnormal"], "counts": [[1, 1], [1, 1]]}
     assert v["se"] == 0.5 and v["sp"] == 0.5 and v["compared"] == 4 and v["auc"] == 0.75
     assert v["disagreements"] == [{"sample": 899, "reference": "N", "board": "abnormal"},
@@ -242,12 +242,12 @@ def test_verdicts_are_scored_against_the_annotations() -> None:
 
 def test_beats_inside_lead_off_are_not_missed() -> None:
     sig = _signal(3600, [300, 600, 900, 1200], ["N"] * 4, lead_off=(500, 1000))
-    d = stream_report.detection_metrics(sig, [_beat(301, 0), _beat(1201, 0)], flagged=[(500, 999)])
+    d = stream_scores.detection_metrics(sig, [_beat(301, 0), _beat(1201, 0)], flagged=[(500, 999)])
     assert d["fn"] == 0 and d["tp"] == 2 and d["flagged_s"] > 1.3
 
 
 def test_no_reference_beats_never_prints_nan() -> None:
     sig = _signal(720, [], [])
-    d = stream_report.detection_metrics(sig, [])
-    line = stream_report.detection_line(d)
+    d = stream_scores.detection_metrics(sig, [])
+    line = stream_scores.detection_line(d)
     assert "nan" not in line and "no reference beats in the scored span" in line

@@ -18,7 +18,7 @@ from typing import TextIO
 import numpy as np
 
 from tinybeat.device.protocol import BeatEvent, SignalEvent, StreamStats
-from tinybeat.device.stream_report import SIGNAL_NAMES
+from tinybeat.device.stream_scores import SIGNAL_NAMES
 
 WIDTH = 60  # characters per second of ECG
 BLOCKS = "▁▂▃▄▅▆▇█"

@@ -33,7 +33,8 @@ def monitor_port(port: str, baud: int, channel: int, seconds: float, view_out: T
     from tinybeat.device.board_run import BoardRun, Recorder, start_stream
     from tinybeat.device.link import SerialLink
     from tinybeat.device.session import Session, check_protocol
-    from tinybeat.device.stream_report import SIGNAL_NAMES, VERDICTS
+    from tinybeat.device.stream_report import VERDICTS
+    from tinybeat.device.stream_scores import SIGNAL_NAMES
 
     fs = 360
     view = LiveView(fs, view_out)

@@ -6,7 +6,8 @@ runs (exit 2, one line); results go to ``model/stream/<env>/<record>.json/.png``
 the run completed. The record becomes the board's input (:mod:`tinybeat.device.feed`), the board
 streams it (:mod:`tinybeat.device.board_run`: simulated ADC pin, or SAMPLES
 frames to a real board), the host recomputes every beat
-(:mod:`tinybeat.device.reference`) and reports (:mod:`tinybeat.device.stream_report`):
+(:mod:`tinybeat.device.reference`), scores (:mod:`tinybeat.device.stream_scores`) and reports
+(:mod:`tinybeat.device.stream_report`):
 mismatches, EC57 detection scores, missed sample interrupts, stack, CPU load.
 """
 
@@ -23,8 +24,8 @@ from tinybeat.device.feed import board_samples, load_signal
 from tinybeat.device.link import SerialLink
 from tinybeat.device.protocol import BeatEvent, StreamStats
 from tinybeat.device.reference import compare, reference
-from tinybeat.device.stream_report import (beat_line, detection_metrics, flagged_stretches, format_summary,
-                                           mask_stretches, merge_stretches, plot, plot_span, summarize,
+from tinybeat.device.stream_report import beat_line, format_summary, plot, plot_span, summarize
+from tinybeat.device.stream_scores import (detection_metrics, flagged_stretches, mask_stretches, merge_stretches,
                                            verdict_scores)
 
 
