@@ -246,8 +246,10 @@ def stream_main(args) -> int:
     mismatches = compare(run.beats, ref)
     # left out of scoring: what the board flagged (lead-off, flat, saturated, noisy) and the lead-off it was fed
     flagged = merge_stretches(flagged_stretches(run.signals, sig.n), mask_stretches(sig.lead_off))
-    summary = summarize(sig, run, mismatches, detection_metrics(sig, run.beats, flagged),
-                        verdict_scores(sig, run.beats), flagged)
+    verdicts = verdict_scores(sig, run.beats)
+    if verdicts["available"]:
+        verdicts["record_split"] = record_split(project, sig.name)
+    summary = summarize(sig, run, mismatches, detection_metrics(sig, run.beats, flagged), verdicts, flagged)
     summary.update({"model": entry.name, "env": env, "board": {**summary["board"], "id": board.id,
                                                                  "port": args.port or "virtual"}})
     print(format_summary(summary))
@@ -270,6 +272,23 @@ def stream_main(args) -> int:
     if bad:
         print("FAIL: the board disagrees with the reference or missed samples")
     return 1 if bad else 0
+
+
+def record_split(project: Path, name: str) -> str:
+    """Which split of the project's dataset the record's beats are in: "train", "test" or "unknown".
+
+    Read from data/dataset.json (written by `tinybeat dataset`); a record the model trained on gives
+    optimistic verdict scores, and the summary says so.
+    """
+    manifest = project / "data" / "dataset.json"
+    try:
+        splits = json.loads(manifest.read_text()).get("splits", {})
+    except (OSError, ValueError):
+        return "unknown"
+    for split, info in splits.items():
+        if name in info.get("records", []):
+            return split
+    return "unknown"
 
 
 def write_results(out_dir: Path, json_path: Path, png_path: Path, summary: dict, draw) -> None:

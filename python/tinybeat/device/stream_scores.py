@@ -158,7 +158,9 @@ def verdict_lines(v: dict) -> list[str]:
         return ["verdicts vs annotations: no classified beat matched a labelled reference beat"]
     pct = lambda x: "-" if x is None else f"{100 * x:.2f} %"  # noqa: E731
     names, counts = v["confusion"]["classes"], v["confusion"]["counts"]
-    line = f"verdicts vs annotations ({v['compared']} matched beats): "
+    split = v.get("record_split", "unknown")
+    where = {"train": "a training record: optimistic", "test": "a held-out test record"}.get(split, "split unknown")
+    line = f"verdicts vs annotations ({v['compared']} matched beats, every one of the stream; {where}): "
     if "se" in v:
         auc = "-" if v["auc"] is None else f"{v['auc']:.4f}"
         line += f"Se {pct(v['se'])}, Sp {pct(v['sp'])}, AUC {auc}"
