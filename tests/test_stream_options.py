@@ -251,3 +251,17 @@ def test_no_reference_beats_never_prints_nan() -> None:
     d = stream_scores.detection_metrics(sig, [])
     line = stream_scores.detection_line(d)
     assert "nan" not in line and "no reference beats in the scored span" in line
+
+
+def test_verdict_scores_name_the_records_split(tmp_path: Path) -> None:
+    """A record the model trained on gives optimistic verdict scores: the summary line says which split it is in."""
+    from tinybeat.device.stream import record_split
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "dataset.json").write_text(json.dumps(
+        {"splits": {"train": {"records": ["208"]}, "test": {"records": ["105"]}}}))
+    assert [record_split(tmp_path, r) for r in ("208", "105", "x")] == ["train", "test", "unknown"]
+    assert record_split(tmp_path / "none", "208") == "unknown"
+    v = {"available": True, "compared": 1, "confusion": {"classes": ["normal", "abnormal"], "counts": [[1, 0], [0, 0]]},
+         "per_class": {}, "disagreements": [], "se": None, "sp": 1.0, "auc": None, "record_split": "train"}
+    assert "a training record: optimistic" in stream_scores.verdict_lines(v)[0]
