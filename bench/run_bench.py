@@ -86,8 +86,22 @@ def emlearn_on_gbt(em: Emlearn, hgb) -> str:
     return "converted (emlearn now supports boosted trees: add its row)"
 
 
+def require_emlearn() -> str | None:
+    """None when emlearn imports, else the one-line error naming how to install the bench's requirements."""
+    try:
+        import emlearn  # noqa: F401
+    except ImportError as exc:
+        return (f"error: the bench needs emlearn ({exc}): install its requirements with "
+                "`.venv/bin/pip install -r bench/requirements.txt`")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    missing = require_emlearn()
+    if missing:  # before any work: the bench compares tinybeat with emlearn on every row
+        print(missing, file=sys.stderr)
+        return 2
     out_dir = Path(args.out)
     given = sys.argv[1:] if argv is None else argv
     command = ".venv/bin/python bench/run_bench.py" + (" " + shlex.join(given) if given else "")

@@ -91,3 +91,18 @@ def test_bench_size_probe_builds_for_each_board(board_id, ram_origin):
     assert build.ok, build.log
     assert build.data_start == ram_origin
     assert 0 < build.flash < 1000 and build.static_ram >= 193
+
+
+def test_bench_without_emlearn_names_the_requirements_file(tmp_path: Path) -> None:
+    """No emlearn installed: one line naming `pip install -r bench/requirements.txt`, status 2, no traceback."""
+    import subprocess
+
+    blocker = tmp_path / "emlearn.py"  # an import of emlearn fails as if it were not installed
+    blocker.write_text("raise ModuleNotFoundError(\"No module named 'emlearn'\", name='emlearn')\n")
+    env = {**__import__("os").environ, "PYTHONPATH": f"{tmp_path}:{PROJECT / 'python'}"}
+    run = subprocess.run([sys.executable, str(PROJECT / "bench" / "run_bench.py"), "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=120, env=env)
+    err = run.stderr.strip().splitlines()
+    assert run.returncode == 2, run.stderr
+    assert len(err) == 1 and "pip install -r bench/requirements.txt" in err[0] and "Traceback" not in run.stderr, err
+    assert not (tmp_path / "out").exists()

@@ -285,3 +285,17 @@ def test_load_files_reports_the_bad_file(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         load_files([a, b])
     assert_error(info.value, b, 2, "x1", 2, "non-numeric value 'oops'")
+
+
+def test_values_using_a_tiny_part_of_the_input_range_stop(tmp_path: Path) -> None:
+    """Kaggle values in [0, 1] under input_range [0, 255] would quantise to codes 0 and 1: an error naming the key."""
+    path = write(tmp_path / "ptb.csv", kaggle_text(n_rows=8))
+    with pytest.raises(DataError) as err:
+        load_csv(path, input_range=(0.0, 255.0))
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: ") and "data.input_range" in msg and "[0, 255]" in msg, msg
+    assert "\n" not in msg
+    # the same file under a range it fills, or bytes under [0, 255], load
+    assert load_csv(path, input_range=(0.0, 1.0)).X.shape == (8, 187)
+    byte_rows = "".join(",".join(str(v) for v in [*range(0, 187), 1]) + "\n" for _ in range(3))
+    assert load_csv(write(tmp_path / "bytes.csv", byte_rows), input_range=(0.0, 255.0)).X.shape == (3, 187)

@@ -352,6 +352,20 @@ def test_predict_matches_the_integer_reference(trained: Path, tmp_path: Path, ca
     assert [int(line.split(",")[2]) for line in out.read_text().splitlines()[1:]] == expected.tolist()
 
 
+def test_predict_default_output_is_not_the_project_root(trained: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    """Without --out the per-beat CSV goes to model/predict/<file>.csv (git-ignored), not predictions.csv in the root."""
+    X, y, g = synthetic_table(n_rows=10, seed=3)
+    beats = tmp_path / "mine.csv"
+    beats.write_text(header_csv(X, y, g))
+    monkeypatch.chdir(trained)
+    assert cli.main(["predict", str(beats), "--project", str(trained)]) == 0
+    assert not (trained / "predictions.csv").exists()
+    out = trained / "model" / "predict" / "mine.csv"
+    assert len(out.read_text().splitlines()) == 11 and str(out) in capsys.readouterr().out
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "model/predict/" in ignored
+
+
 def test_predict_bad_file_is_one_line(trained: Path, tmp_path: Path, capsys) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("0.1,0.2,0.3\n")

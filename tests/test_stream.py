@@ -239,7 +239,8 @@ def test_record_end_to_end_through_the_cli(fw: Fw, tmp_path: Path, capsys) -> No
     if found is None:
         pytest.skip("no record: data/records/ is empty and ../shared/data/mitdb is absent")
     record, duration = found
-    rc = _cli(str(record), "--elf", str(fw.elf), "--out", str(tmp_path), "--duration", str(duration), "--quiet")
+    rc = _cli(str(record), "--elf", str(fw.elf), "--out", str(tmp_path), "--quiet",
+              *(["--duration", str(duration)] if duration else []))
     out = capsys.readouterr().out
     assert rc == 0, out
     summary = json.loads((tmp_path / f"{record.name}.json").read_text())
@@ -260,15 +261,15 @@ def _copy_record(src: Path, dest: Path, with_atr: bool = True) -> Path:
 
 
 def test_cli_bad_inputs(fw: Fw, tmp_path: Path, capsys) -> None:
-    """Missing or truncated record, a bad lead-off span: one line, status 2, no stale result left behind."""
+    """Missing or truncated record, a bad lead-off span: one line, status 2, the previous result kept."""
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    stale = out_dir / "nothere.json"
-    stale.write_text("{}")
+    old = out_dir / "nothere.json"
+    old.write_text("{}")
     assert _cli(str(tmp_path / "nothere"), "--elf", str(fw.elf), "--out", str(out_dir)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nothere.hea" in err[0] and "missing" in err[0]
-    assert not stale.exists()
+    assert old.read_text() == "{}"
 
     found = _excerpt()
     if found is None:
@@ -278,11 +279,78 @@ def test_cli_bad_inputs(fw: Fw, tmp_path: Path, capsys) -> None:
     dat.write_bytes(dat.read_bytes()[: 3000])
     assert _cli(str(rec), "--elf", str(fw.elf), "--out", str(out_dir)) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and rec.name + ".dat" in err[0], err
+    assert len(err) == 1 and rec.name + ".dat" in err[0] and "broadcast" not in err[0], err
     assert not any(out_dir.glob(f"{rec.name}.*"))
 
     assert _cli(str(found[0]), "--elf", str(fw.elf), "--out", str(out_dir), "--lead-off", "5:1") == 2
     assert "lead-off" in capsys.readouterr().err
+
+
+def test_start_is_recorded_and_verdicts_scored(fw: Fw, tmp_path: Path, capsys) -> None:
+    """--start 60: the JSON records it, the summary scores verdicts against the annotations; a rerun that
+    fails its options keeps this result."""
+    found = _excerpt()
+    if found is None:
+        pytest.skip("no record")
+    rc = _cli(str(found[0]), "--elf", str(fw.elf), "--out", str(tmp_path), "--start", "60", "--duration", "30",
+              "--quiet", "--lead-off", "10:14")
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    summary = json.loads((tmp_path / f"{found[0].name}.json").read_text())
+    assert summary["start_s"] == 60.0 and summary["seconds"] == 30.0
+    v = summary["verdicts_vs_annotations"]
+    assert v["available"] and v["compared"] > 20 and v["se"] is not None
+    assert sum(map(sum, v["confusion"]["counts"])) == v["compared"]
+    assert "verdicts vs annotations" in out and "Se " in out
+    d = summary["detection"]
+    # the reference beats inside the lead-off (fed from 10 s to 14 s, flagged by the board a little later
+    # until a little after) are left out: not missed
+    from tinybeat.recordings.records import load_record
+
+    ann = load_record(found[0]).ann_samples - 60 * 360
+    ann = ann[(ann >= 0) & (ann < 30 * 360)]
+    flagged = summary["flagged_stretches"]
+    assert flagged and flagged[0][0] == 10 * 360 and d["flagged_s"] >= 4.0
+    inside = sum(int(((ann >= a) & (ann <= b)).sum()) for a, b in flagged)
+    assert inside >= 4 and d["tp"] + d["fn"] == len(ann) - inside, (d, inside, len(ann))
+    assert "from 60 s" in out
+    before = (tmp_path / f"{found[0].name}.json").read_text()
+    assert _cli(str(found[0]), "--elf", str(fw.elf), "--out", str(tmp_path), "--duration", "-5") == 2
+    assert (tmp_path / f"{found[0].name}.json").read_text() == before
+
+
+def test_csv_recording_streams_like_wfdb(fw: Fw, tmp_path: Path, capsys) -> None:
+    """A CSV recording (ecg_mv + walk_beats.csv, as training reads it) at 500 Hz: resampled on the host,
+    streamed, compared and scored."""
+    from tinybeat.recordings.records import load_record
+
+    found = _excerpt()
+    if found is None:
+        pytest.skip("no record")
+    import wfdb
+
+    rec = load_record(found[0])
+    src = wfdb.rdrecord(str(found[0]), physical=True, sampto=360 * 20)
+    mv = src.p_signal[:, src.sig_name.index(rec.lead)]
+    t500 = np.arange(int(len(mv) * 500 / 360)) / 500
+    mv500 = np.interp(t500, np.arange(len(mv)) / 360, mv)
+    (tmp_path / "walk.csv").write_text("ecg_mv\n" + "".join(f"{v:.4f}\n" for v in mv500))
+    beats = rec.ann_samples[rec.ann_samples < 360 * 20]
+    (tmp_path / "walk_beats.csv").write_text(
+        "sample,symbol\n" + "".join(f"{int(round(s * 500 / 360))},{sym}\n"
+                                    for s, sym in zip(beats, rec.ann_symbols[:len(beats)])) + "30,+\n")
+    rc = _cli(str(tmp_path / "walk.csv"), "--fs", "500", "--elf", str(fw.elf), "--out", str(tmp_path), "--quiet")
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    summary = json.loads((tmp_path / "walk.json").read_text())
+    assert summary["fs"] == 360 and summary["resampled_from_hz"] == 500 and summary["mismatches"] == 0
+    assert summary["non_beat_annotations_left_out"] == {"+": 1}
+    # the same 20 s as a WFDB record: the same beats found, within one at the resampled edges
+    assert _cli(str(found[0]), "--duration", "20", "--elf", str(fw.elf), "--out", str(tmp_path / "w"), "-q") == 0
+    wfdb_summary = json.loads((tmp_path / "w" / f"{found[0].name}.json").read_text())
+    d, w = summary["detection"], wfdb_summary["detection"]
+    assert d["available"] and d["tp"] + d["fn"] == w["tp"] + w["fn"] and abs(d["tp"] - w["tp"]) <= 1, (d, w)
+    assert "resampled on the host from 500 Hz" in out
 
 
 def test_record_without_annotations_still_streams(fw: Fw, tmp_path: Path, capsys) -> None:
@@ -354,15 +422,15 @@ def test_random_stream_frames_never_break_the_board(fw: Fw) -> None:
 
 
 def test_unsupported_sample_rate_is_one_line(fw: Fw, tmp_path: Path, capsys) -> None:
-    """A 500 Hz record: the front end takes 125..360 Hz; one line naming the header, status 2."""
+    """A 100 Hz record: the front end takes 125 Hz and up (faster ones are resampled); one line naming the header."""
     import wfdb
 
     sig = np.sin(np.linspace(0, 60, 5000))[:, None]
-    wfdb.wrsamp("fast", fs=500, units=["mV"], sig_name=["MLII"], p_signal=sig, fmt=["16"], write_dir=str(tmp_path))
-    assert _cli(str(tmp_path / "fast"), "--elf", str(fw.elf), "--out", str(tmp_path)) == 2
+    wfdb.wrsamp("slow", fs=100, units=["mV"], sig_name=["MLII"], p_signal=sig, fmt=["16"], write_dir=str(tmp_path))
+    assert _cli(str(tmp_path / "slow"), "--elf", str(fw.elf), "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "fast.hea" in err[0] and "500" in err[0], err
-    assert not any(tmp_path.glob("fast.json"))
+    assert len(err) == 1 and "slow.hea" in err[0] and "100 Hz" in err[0] and "125" in err[0], err
+    assert not any(tmp_path.glob("slow.json"))
 
 
 def test_port_path_over_a_pty(fw: Fw, tmp_path: Path, capsys) -> None:
@@ -380,3 +448,43 @@ def test_port_path_over_a_pty(fw: Fw, tmp_path: Path, capsys) -> None:
     summary = json.loads((tmp_path / f"{found[0].name}.json").read_text())
     assert summary["mismatches"] == 0 and summary["beats"] >= 20
     assert summary["board"]["samples_processed"] == 20 * 360 and "cpu_load" not in summary
+
+
+def test_monitor_record_shows_each_second_and_saves_the_stream_json(fw: Fw, tmp_path: Path, capsys) -> None:
+    """`tinybeat monitor --record`: two lines per second (ECG, verdict marks), one mark per beat, the
+    signal changes in place; --save writes the same JSON as the stream result."""
+    from tinybeat.cli import main
+
+    found = _excerpt()
+    if found is None:
+        pytest.skip("no record")
+    rc = main(["monitor", "--record", str(found[0]), "--project", str(ROOT), "--elf", str(fw.elf), "--duration", "12",
+               "--lead-off", "6:8", "--out", str(tmp_path), "--save", str(tmp_path / "seen.json")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    saved = json.loads((tmp_path / "seen.json").read_text())
+    assert saved == json.loads((tmp_path / f"{found[0].name}.json").read_text())
+    rows = [line for line in out.splitlines() if line.count("|") == 2]
+    assert len(rows) == 2 * 12
+    marks = "".join(r.split("|")[1] for r in rows[1::2])
+    v = saved["verdicts"]
+    assert (marks.count("N"), marks.count("A"), marks.count("?")) == (v["normal"], v["ABNORMAL"], v["unclassified"])
+    assert any("signal: lead-off" in line for line in out.splitlines())
+
+
+def test_monitor_port_watches_a_board_and_saves(fw: Fw, tmp_path: Path, capsys) -> None:
+    """`tinybeat monitor --port` against the simulated board's pty: its own ADC (nothing wired: a flat signal),
+    a line per second, the stream stopped and saved."""
+    from tinybeat.cli import main
+    from tinybeat.device.vboard import VirtualBoard
+
+    with VirtualBoard(ROOT, fw.elf, fw.board) as vb:
+        rc = main(["monitor", "--port", vb.port, "--project", str(ROOT), "--seconds", "4",
+                   "--save", str(tmp_path / "live.json")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    saved = json.loads((tmp_path / "live.json").read_text())
+    seconds = saved["samples"] // 360
+    assert seconds >= 1 and saved["board"]["missed_sample_interrupts"] == 0
+    assert len([line for line in out.splitlines() if "HR" in line]) >= seconds
+    assert saved["signal_events"] and saved["detection"]["available"] is False

@@ -20,12 +20,14 @@ examples:
   tinybeat train                        reload (or retrain when data/config changed) and write the headers
   tinybeat train --force --board uno    retrain and size the model for an Arduino Uno
   tinybeat train --quick                a quick search while iterating on data (TINYBEAT_QUICK=1 pio run)
-  tinybeat predict beats.csv            classify your beats on the PC -> predictions.csv + a summary
+  tinybeat predict beats.csv            classify your beats on the PC -> model/predict/beats.csv + a summary
   tinybeat predict beats.csv --port /dev/ttyACM0 --out -   the same on a board, CSV to stdout
   tinybeat evaluate                     the test split through the simulated board (.pio/build/<board>/firmware.elf)
   tinybeat evaluate --port /dev/ttyACM0 the test split through a real board
   tinybeat stream                       replay a raw ECG record through the simulated board's ADC
   tinybeat stream ../shared/data/mitdb/208 --port /dev/ttyACM0   the same through a real board
+  tinybeat monitor --port /dev/ttyACM0  a board's own ADC live: heart rate and verdicts per second (Ctrl-C stops)
+  tinybeat monitor --record data/records/208_5min   the same on the simulated board playing a record
   tinybeat dataset ../shared/data/mitdb  rebuild data/ from the MIT-BIH records with the front end
   tinybeat simulate --elf .pio/build/megaatmega2560-arduino/firmware.elf
                                         a firmware on the simulated board, its serial port in this terminal
@@ -70,6 +72,12 @@ def cmd_stream(args) -> int:
     from tinybeat.device.stream import stream_main
 
     return stream_main(args)
+
+
+def cmd_monitor(args) -> int:
+    from tinybeat.device.monitor import monitor_main
+
+    return monitor_main(args)
 
 
 def cmd_evaluate(args) -> int:
@@ -155,9 +163,36 @@ def _common(p: argparse.ArgumentParser, board: bool = True) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors and the final result")
 
 
+def _env(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", metavar="NAME", help="PlatformIO env whose firmware and results these are "
+                   "(default: the board id; `pio run -e NAME -t ...` passes it)")
+
+
 def _serial(p: argparse.ArgumentParser, port_help: str) -> None:
     p.add_argument("--port", metavar="PORT", help=port_help)
     p.add_argument("--baud", type=int, default=115200, help="serial baud rate (default: 115200)")
+
+
+def _stream_options(p: argparse.ArgumentParser,
+                    port_help: str = "a real board's serial port: samples go over serial (SAMPLES frames)") -> None:
+    """The options `tinybeat stream` and `tinybeat monitor` share."""
+    _common(p)
+    _env(p)
+    p.add_argument("--elf", metavar="PATH",
+                   help="firmware.elf for the simulated board (default .pio/build/<env>/firmware.elf)")
+    _serial(p, port_help)
+    p.add_argument("--channel", type=int, default=None,
+                   help="ADC channel the board reads the ECG on (default 0 = A0; Mega 0..15, Uno 0..5)")
+    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at this second of the record")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="stream this many seconds (default: to the end of the record)")
+    p.add_argument("--lead-off", metavar="START:END",
+                   help="simulate electrodes off between these seconds of the stream (counted from --start)")
+    p.add_argument("--fs", type=int, default=None, metavar="HZ",
+                   help="sample rate of a CSV recording (default: data.sample_rate of model/config.yaml); "
+                        "above 360 Hz it is resampled on the host")
+    p.add_argument("--out", metavar="DIR",
+                   help="directory for <record>.json and <record>.png (default model/stream/<env>)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(1 = abnormal), score (and label) per beat, and prints a summary.")
     p.add_argument("file", metavar="FILE", help="CSV file (plain or .gz) of beats in the training format")
     _common(p)
-    p.add_argument("--out", default="predictions.csv", metavar="PATH",
-                   help="where to write the per-beat CSV; '-' for stdout (default: predictions.csv)")
+    p.add_argument("--out", default=None, metavar="PATH",
+                   help="where to write the per-beat CSV; '-' for stdout (default: model/predict/<FILE name>.csv "
+                        "in the project, git-ignored)")
     _serial(p, "classify on a board on this serial port instead of the PC")
     p.set_defaults(func=cmd_predict)
 
@@ -193,8 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Send every test beat to the board (or the simulated board) and compare "
                                    "each reply with the Python integer reference; exit 1 on any mismatch.")
     _common(p)
+    _env(p)
     p.add_argument("--elf", metavar="PATH",
-                   help="firmware to run on the simulated board (default: .pio/build/<board>/firmware.elf)")
+                   help="firmware to run on the simulated board (default: .pio/build/<env>/firmware.elf)")
     _serial(p, "serial port of a real board (default: the simulated board)")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="evaluate only the first N test beats (0 = all)")
     p.set_defaults(func=cmd_evaluate)
@@ -215,18 +252,24 @@ def build_parser() -> argparse.ArgumentParser:
                                    "send its samples to a real board), print a line per beat, then a summary: "
                                    "detection vs annotations, board vs Python reference, CPU load; writes "
                                    "<record>.json and <record>.png.")
-    p.add_argument("record", nargs="?", help="WFDB record path without extension (default: the excerpt in "
-                   "data/records/)")
-    _common(p)
-    p.add_argument("--elf", metavar="PATH",
-                   help="firmware.elf for the simulated board (default .pio/build/<board>/firmware.elf)")
-    _serial(p, "a real board's serial port: samples go over serial (SAMPLES frames)")
-    p.add_argument("--channel", type=int, default=0, help="ADC channel of the ECG (default 0 = A0)")
-    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at this second of the record")
-    p.add_argument("--duration", type=float, default=0.0, metavar="S", help="stream this many seconds (0 = to the end)")
-    p.add_argument("--lead-off", metavar="START:END", help="simulate electrodes off between these seconds")
-    p.add_argument("--out", metavar="DIR", help="directory for <record>.json and <record>.png (default model/stream)")
+    p.add_argument("record", nargs="?", help="WFDB record path without extension, or a CSV recording (ecg_mv "
+                   "column, beats in <name>_beats.csv, as training reads it) (default: the excerpt in data/records/)")
+    _stream_options(p)
     p.set_defaults(func=cmd_stream)
+
+    p = sub.add_parser("monitor", help="watch a board's stream live (beats, verdicts, heart rate) in this terminal",
+                       description="Show a stream as it arrives, a line per second: the heart rate and each beat's "
+                                   "verdict (N normal, A abnormal, ? unclassified) at its place in the second, and "
+                                   "with --record the ECG itself. --port: a board running the tinybeat firmware "
+                                   "reads its own ADC until Ctrl-C or --seconds. --record: the simulated board plays "
+                                   "a record as `tinybeat stream` does (same checks and JSON).")
+    p.add_argument("--record", metavar="REC", help="play this record on the simulated board (as `tinybeat stream REC`)")
+    _stream_options(p, "a board running the tinybeat firmware: it streams from its own ADC (an ECG module on A0)")
+    p.add_argument("--seconds", type=float, default=0.0, help="with --port: stop after this many seconds "
+                   "(default 0: until Ctrl-C)")
+    p.add_argument("--save", metavar="PATH", help="also write what was seen as JSON (the `tinybeat stream` summary "
+                   "format) to PATH")
+    p.set_defaults(func=cmd_monitor)
 
     p = sub.add_parser("simulate", help="run a firmware on the simulated board, its serial port in this terminal",
                        description="Run firmware.elf on avr-vboard with UART0 in this terminal: lines you type "

@@ -295,7 +295,30 @@ def load_csv(
     else:
         y = np.isin(raw, np.asarray(list(positive_labels), dtype=np.float64)).astype(np.int64)
     groups = None if g is None else np.array([r[g].strip() for r in rows], dtype=object)
+    if input_range is not None:
+        check_range_use(path, X, input_range)
     return Table(X, y, groups, [names[j] for j in feats], [str(path)])
+
+
+MIN_RANGE_USE = 1 / 32  # values spanning less of input_range than this keep under 8 of the 256 byte codes
+
+
+def check_range_use(path: StrPath, X: np.ndarray, input_range: tuple[float, float]) -> None:
+    """Raise DataError when the values of X (n, d) span under MIN_RANGE_USE of ``input_range``.
+
+    Inputs are quantised from [low, high] to bytes 0..255 for the board; e.g.
+    Kaggle values in [0, 1] under [0, 255] would become codes 0 and 1 only.
+    """
+    if X.size == 0:
+        return
+    lo, hi = input_range
+    a, b = float(X.min()), float(X.max())
+    if b == a or (b - a) >= MIN_RANGE_USE * (hi - lo):  # constant values: no range would help
+        return
+    levels = int(np.floor((b - lo) * 255 / (hi - lo))) - int(np.floor((a - lo) * 255 / (hi - lo))) + 1
+    raise DataError(path, f"the values span only [{a:g}, {b:g}] of the declared input range [{lo:g}, {hi:g}] "
+                          f"(about {levels} of the 256 byte codes the board sees): set data.input_range in "
+                          f"model/config.yaml to the data's range, e.g. [{math.floor(a):g}, {math.ceil(b):g}]")
 
 
 def load_files(paths: Iterable[StrPath], **kwargs) -> Table:

@@ -45,8 +45,9 @@ class Recorder:
     """A session's event handler: decodes BEAT / SIGNAL / STATUS frames into a :class:`BoardRun`."""
 
     def __init__(self, run: BoardRun, on_beat: Callable[[BeatEvent], None] | None = None,
-                 on_status: Callable[[StreamStats], None] | None = None):
-        self.run, self.on_beat, self.on_status = run, on_beat, on_status
+                 on_status: Callable[[StreamStats], None] | None = None,
+                 on_signal: Callable[[SignalEvent], None] | None = None):
+        self.run, self.on_beat, self.on_status, self.on_signal = run, on_beat, on_status, on_signal
 
     def __call__(self, f: Frame) -> None:
         try:
@@ -56,7 +57,10 @@ class Recorder:
                 if self.on_beat:
                     self.on_beat(beat)
             elif f.type == protocol.EV_SIGNAL:
-                self.run.signals.append(protocol.decode_signal(f.payload))
+                ev = protocol.decode_signal(f.payload)
+                self.run.signals.append(ev)
+                if self.on_signal:
+                    self.on_signal(ev)
             elif f.type == protocol.EV_STATUS:
                 st = protocol.decode_stream_stats(f.payload)
                 self.run.status.append(st)
@@ -66,8 +70,20 @@ class Recorder:
             raise DeviceError(f"the board sent a malformed event: {exc}") from None
 
 
+def start_stream(ses: Session, source: int, channel: int, fs: int) -> None:
+    """STREAM_START; a board that does not know the request (E_TYPE: a sketch without stream mode) is named."""
+    try:
+        ses.request(protocol.STREAM_START, protocol.encode_stream_start(source, channel, fs))
+    except DeviceError as exc:
+        if "E_TYPE" not in str(exc):
+            raise
+        raise DeviceError("the board answers INFO but has no stream mode (STREAM_START: E_TYPE): it runs other "
+                          "firmware, e.g. the SerialClassifier sketch; flash the tinybeat firmware "
+                          "(`pio run -e <board> -t upload`)") from None
+
+
 def stream_vboard(exe: Path, elf: Path, mcu: str, f_cpu: int, sig: Signal, channel: int = 0,
-                  tail_s: float = 4.0, on_beat=None, on_status=None) -> BoardRun:
+                  tail_s: float = 4.0, on_beat=None, on_status=None, on_signal=None) -> BoardRun:
     """Play sig on the simulated board's ADC pin; returns what the board reported.
 
     The vboard runs as fast as it can while the recording plays and in real
@@ -84,10 +100,10 @@ def stream_vboard(exe: Path, elf: Path, mcu: str, f_cpu: int, sig: Signal, chann
                "--adc-tail-s", str(tail_s), "--load-report", str(load_path), str(elf)]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            ses = Session(ProcessLink(proc), Recorder(run, on_beat, on_status))
+            ses = Session(ProcessLink(proc), Recorder(run, on_beat, on_status, on_signal))
             run.info = ses.wait_ready()
             check_protocol(run.info)
-            ses.request(protocol.STREAM_START, protocol.encode_stream_start(protocol.SRC_ADC, channel, sig.fs))
+            start_stream(ses, protocol.SRC_ADC, channel, sig.fs)
             # the recording plays; STATUS events come once per second of samples
             last, seen = time.monotonic(), 0
             while not (run.status and run.status[-1].samples >= sig.n):
@@ -127,14 +143,14 @@ def stream_vboard(exe: Path, elf: Path, mcu: str, f_cpu: int, sig: Signal, chann
     return run
 
 
-def stream_host(link, sig: Signal, on_beat=None, on_status=None) -> BoardRun:
+def stream_host(link, sig: Signal, on_beat=None, on_status=None, on_signal=None) -> BoardRun:
     """Send sig as SAMPLES frames (a board with no analog front end, or the bench); returns the run."""
     run = BoardRun()
     t0 = time.monotonic()
-    ses = Session(link, Recorder(run, on_beat, on_status))
+    ses = Session(link, Recorder(run, on_beat, on_status, on_signal))
     run.info = ses.wait_ready()
     check_protocol(run.info)
-    ses.request(protocol.STREAM_START, protocol.encode_stream_start(protocol.SRC_HOST, 0, sig.fs))
+    start_stream(ses, protocol.SRC_HOST, 0, sig.fs)
     values = host_samples(sig)
     for i in range(0, len(values), protocol.SAMPLES_MAX):
         block = values[i:i + protocol.SAMPLES_MAX]

@@ -158,16 +158,16 @@ def check_firmware_elf(elf: Path, board, env_name: str) -> None:
         raise DeviceError(f"{elf} was built for {mcu}, but board {board.id} is an {board.mcu}: "
                           f"pass --board matching the firmware, or build it with `pio run -e {board.id}`")
     if FIRMWARE_MARK not in elf.read_bytes():
-        raise DeviceError(f"{elf} is not the tinybeat firmware (a test program left by `pio test`?): "
-                          f"rebuild it with `pio run -e {env_name}`")
+        raise DeviceError(f"{elf} is not the tinybeat firmware (a test program left by `pio test`, or an Arduino "
+                          f"sketch?): rebuild it with `pio run -e {env_name}`")
 
 
 FIRMWARE_MARK = b"heartbeat classifier"  # in the firmware's banner (src/avr/main.c), not in test programs
 
 
-def evaluate_output(paths, board_id: str) -> Path:
-    """Where `evaluate` saves its JSON result: under .pio/ (ignored by git), not in model/."""
-    return paths.project / ".pio" / "tinybeat" / f"device_eval_{board_id}.json"
+def evaluate_output(paths, env: str) -> Path:
+    """Where `evaluate` saves its JSON result: under .pio/ (ignored by git), one file per env (default: board id)."""
+    return paths.project / ".pio" / "tinybeat" / f"device_eval_{env}.json"
 
 
 def check_port_exists(port: str) -> None:
@@ -194,11 +194,12 @@ def evaluate_main(args) -> int:
     paths = Paths(Path(args.project).resolve())
     cfg = load_config(paths.config)
     board = load_board(paths.project, args.board)
+    env = getattr(args, "env", None) or board.id
     if args.port:
         check_port_exists(args.port)
     else:
-        elf = Path(args.elf) if args.elf else paths.project / ".pio" / "build" / board.id / "firmware.elf"
-        check_firmware_elf(elf, board, board.id)
+        elf = Path(args.elf) if args.elf else paths.project / ".pio" / "build" / env / "firmware.elf"
+        check_firmware_elf(elf, board, env)
     trained = load_trained(paths)
     if trained is None:
         raise DeviceError("no trained model in model/trained.json: run `pio run` first")
@@ -222,10 +223,11 @@ def evaluate_main(args) -> int:
             ev = run(vb.port)
     print(format_evaluation(ev, board.f_cpu))
     result = ev.to_dict(board.f_cpu)
-    result.update({"board": board.id, "port": args.port or "virtual", "report_test_auc": entry.test["auc"]})
+    result.update({"board": board.id, "env": env, "port": args.port or "virtual",
+                   "report_test_auc": entry.test["auc"]})
     from tinybeat.util.atomic import write_text_atomic
 
-    out = evaluate_output(paths, board.id)
+    out = evaluate_output(paths, env)
     write_text_atomic(out, json.dumps(result, indent=1) + "\n")
     print(f"saved {out.relative_to(paths.project)}")
     if ev.mismatches:

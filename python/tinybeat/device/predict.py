@@ -6,7 +6,9 @@ header, the label then last if present). The label column is optional: with it t
 gives accuracy, sensitivity and specificity. The PC path runs the integer
 reference (`tinybeat.core.families`), which computes exactly what the board does;
 `--port` sends every beat to a board over the serial protocol instead.
-Output: one CSV row per beat (row, class, score[, label]) and a summary.
+Output: one CSV row per beat (row, class, score[, label]) and a summary; the
+CSV goes to ``--out``, by default ``model/predict/<file name>.csv`` of the
+project (git-ignored, like ``model/stream/``), never the project root.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinybeat.datasets.table import DataError, Table, _read_rows, load_csv
+from tinybeat.datasets.table import DataError, Table, _read_rows, check_range_use, load_csv
 
 
 def _unlabelled(path: Path, rows: list[list[str]], lines: list[int], n_inputs: int,
@@ -39,6 +41,7 @@ def _unlabelled(path: Path, rows: list[list[str]], lines: list[int], n_inputs: i
                 raise DataError(path, f"value {v:g} outside input range [{lo:g}, {hi:g}]", row=lines[i],
                                 column_index=j + 1)
             X[i, j] = v
+    check_range_use(path, X, input_range)
     names = header or [f"x{j}" for j in range(n_inputs)]
     return Table(X, np.full(len(rows), -1, dtype=np.int64), None, names, [str(path)])
 
@@ -105,6 +108,14 @@ def summary_text(name: str, classes: np.ndarray, scores: np.ndarray, labels: np.
     return "\n".join(lines)
 
 
+def default_output(project: Path, beats_file: Path) -> Path:
+    """model/predict/<name>.csv for beats_file (``walk.csv.gz`` -> ``walk.csv``)."""
+    name = beats_file.name
+    for ext in (".gz", ".csv"):
+        name = name[:-len(ext)] if name.endswith(ext) else name
+    return project / "model" / "predict" / f"{name}.csv"
+
+
 def predict_main(args) -> int:
     """`tinybeat predict`: see the module docstring."""
     import sys
@@ -147,12 +158,14 @@ def predict_main(args) -> int:
         scores = families.predict_scores(model, X).astype(np.int64)
         classes = (scores > threshold).astype(np.int64)
     text = predictions_csv(classes, scores, table.y)
+    out = args.out or default_output(paths.project, Path(args.file))
     if args.out == "-":
         sys.stdout.write(text)
     else:
-        write_text_atomic(args.out, text)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out, text)
     summary = summary_text(entry.name, classes, scores, table.y, threshold)
     if args.out != "-":
-        summary += f"\nwrote {args.out}"
+        summary += f"\nwrote {out}"
     print(summary, file=sys.stderr if args.out == "-" else sys.stdout)
     return 0

@@ -1,4 +1,7 @@
-"""What ``tinybeat stream`` tells: EC57 detection scores, the summary (JSON and text), live lines, the PNG."""
+"""What ``tinybeat stream`` tells: the summary (JSON and text), live lines, the PNG.
+
+The scores are :mod:`tinybeat.device.stream_scores`.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +14,16 @@ from tinybeat.device import protocol
 from tinybeat.device.board_run import BoardRun
 from tinybeat.device.feed import Signal
 from tinybeat.device.protocol import BeatEvent
+from tinybeat.device.stream_scores import (CLASSES, SIGNAL_NAMES, Classes, detection_line, verdict_lines,
+                                           verdict_scores)
 
-SIGNAL_NAMES = {0: "ok", 1: "lead-off", 2: "flat", 3: "saturated"}
 VERDICTS = {0: "normal", 1: "ABNORMAL", protocol.CLASS_NONE: "unclassified"}
 
 
-def detection_metrics(sig: Signal, beats: list[BeatEvent]) -> dict:
-    """EC57 beat detection Se / +P of the board's beats against the annotations, or why not."""
-    if sig.ann_samples is None:
-        return {"available": False, "reason": sig.ann_note}
-    from tinybeat.frontend import ec57
-
-    det = np.array([b.r_sample for b in beats if b.r_sample < sig.n], dtype=np.int64)
-    scored = ec57.score_record(det, sig.ann_samples, sig.fs, sig.n, ec57.FROM_5_MIN, sig.vf_intervals)
-    return {"available": True, "scored_from_s": scored.start_s, **scored.as_dict()}
-
-
-def plot(sig: Signal, beats: list[BeatEvent], path: Path, start_s: float = 0.0, length_s: float = 10.0) -> None:
-    """PNG: a stretch of the ECG (ADC codes) with the board's beats marked by verdict."""
+def plot(sig: Signal, beats: list[BeatEvent], path: Path, start_s: float = 0.0, length_s: float = 10.0,
+         flagged: list[tuple[int, int]] | None = None, classes: Classes = CLASSES) -> None:
+    """PNG: a stretch of the ECG (ADC codes) against record time, the board's beats by verdict, the
+    reference label of every annotated beat, each disagreement circled, lead-off and flagged stretches shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -37,26 +32,44 @@ def plot(sig: Signal, beats: list[BeatEvent], path: Path, start_s: float = 0.0, 
     fs = sig.fs
     a = int(start_s * fs)
     b = min(sig.n, a + int(length_s * fs))
-    t = np.arange(a, b) / fs
+    t0 = sig.start_s
+    t = t0 + np.arange(a, b) / fs
     codes = sig.codes
-    fig, ax = plt.subplots(figsize=(12, 3.6))
+    top = int(codes[a:b].max()) if b > a else 1023
+    fig, ax = plt.subplots(figsize=(12, 3.8))
     ax.plot(t, codes[a:b], lw=0.7, color="0.25")
     style = {0: ("tab:green", "normal"), 1: ("tab:red", "abnormal"), protocol.CLASS_NONE: ("tab:gray", "unclassified")}
     for k, (color, label) in style.items():
         r = np.array([bt.r_sample for bt in beats if bt.klass == k and a <= bt.r_sample < b], dtype=np.int64)
         if r.size:
-            ax.scatter(r / fs, codes[r], color=color, s=30, zorder=3, label=f"{label} ({r.size})")
+            ax.scatter(t0 + r / fs, codes[r], color=color, s=30, zorder=3, label=f"board: {label} ({r.size})")
     if sig.ann_samples is not None:
-        r = sig.ann_samples[(sig.ann_samples >= a) & (sig.ann_samples < b)]
-        ax.scatter(r / fs, np.full(r.size, codes[a:b].max() + 15), marker="v", color="tab:blue", s=14,
-                   label="annotated beats")
+        inside = (sig.ann_samples >= a) & (sig.ann_samples < b)
+        r = sig.ann_samples[inside]
+        ax.scatter(t0 + r / fs, np.full(r.size, top + 15), marker="v", color="tab:blue", s=14,
+                   label="reference beats (label above)")
+        if sig.ann_symbols is not None:
+            for x, sym in zip(r, np.asarray(sig.ann_symbols)[inside]):
+                ax.text(t0 + x / fs, top + 30, str(sym), ha="center", va="bottom", fontsize=7, color="tab:blue")
+        v = verdict_scores(sig, beats, classes)
+        wrong = [d["sample"] for d in v.get("disagreements", []) if a <= d["sample"] < b]
+        if wrong:
+            w = np.array(wrong, dtype=np.int64)
+            ax.scatter(t0 + w / fs, codes[w], s=160, facecolors="none", edgecolors="magenta", linewidths=1.5,
+                       zorder=4, label=f"board disagrees with the reference ({len(wrong)})")
     lo = sig.lead_off[a:b]
     if lo.any():
-        ax.fill_between(t, 0, 1023, where=lo, color="orange", alpha=0.2, label="lead-off")
-    ax.set_xlabel("time (s)")
+        ax.fill_between(t, 0, 1023, where=lo, color="orange", alpha=0.2, label="lead-off (fed)")
+    for i, (fa, fb) in enumerate(flagged or []):
+        if fb >= a and fa < b:
+            ax.axvspan(t0 + max(fa, a) / fs, t0 + min(fb, b - 1) / fs, color="purple", alpha=0.08,
+                       label="flagged by the board (left out of scoring)" if i == 0 else None)
+    ax.set_ylim(0, top + 80)
+    ax.set_xlabel("time in the record (s)")
     ax.set_ylabel("ADC code")
-    ax.set_title(f"{sig.name}: beats found and classified by the board ({t[0]:.0f}-{t[-1]:.0f} s)")
-    ax.legend(loc="upper right", fontsize=8)
+    span = f"{t[0]:.1f}-{t[-1]:.1f} s" if b > a else "empty"
+    ax.set_title(f"{sig.name}: beats found and classified by the board ({span} of the record)")
+    ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)
@@ -72,15 +85,20 @@ def beat_line(b: BeatEvent, fs: int) -> str:
             f" score {b.score:>7}" + (f"  flags {b.flags:#04x}" if b.flags else ""))
 
 
-def summarize(sig: Signal, run: BoardRun, mismatches: list[str], metrics: dict) -> dict:
-    """The JSON summary of one stream."""
+def summarize(sig: Signal, run: BoardRun, mismatches: list[str], metrics: dict, verdicts: dict | None = None,
+              flagged: list[tuple[int, int]] | None = None) -> dict:
+    """The JSON summary of one stream (start_s: where in the record it started)."""
     beats = run.beats
     counts = {VERDICTS[k]: sum(1 for b in beats if b.klass == k) for k in VERDICTS}
     fin = run.final
     cycles = np.array([b.cycles for b in beats], dtype=np.int64)
     out = {
-        "record": sig.name, "fs": sig.fs, "samples": sig.n, "seconds": sig.n / sig.fs,
+        "record": sig.name, "fs": sig.fs, "resampled_from_hz": sig.resampled_from,
+        "start_s": sig.start_s, "samples": sig.n, "seconds": sig.n / sig.fs,
         "beats": len(beats), "verdicts": counts,
+        "verdicts_vs_annotations": verdicts if verdicts is not None else {"available": False, "reason": "not scored"},
+        "flagged_stretches": [[int(x), int(y)] for x, y in (flagged or [])],
+        "non_beat_annotations_left_out": sig.non_beats,
         "signal_events": [{"sample": e.sample, "state": SIGNAL_NAMES.get(e.signal, str(e.signal))}
                           for e in run.signals],
         "detection": metrics,
@@ -104,16 +122,16 @@ def summarize(sig: Signal, run: BoardRun, mismatches: list[str], metrics: dict) 
 
 def format_summary(s: dict) -> str:
     v = s["verdicts"]
-    lines = [f"{s['record']}: {s['seconds']:.0f} s at {s['fs']} Hz, {s['beats']} beats: "
+    rate = f" (resampled on the host from {s['resampled_from_hz']} Hz)" if s.get("resampled_from_hz") else ""
+    lines = [f"{s['record']}: {s['seconds']:.0f} s from {s['start_s']:g} s at {s['fs']} Hz{rate}, {s['beats']} beats: "
              f"{v['normal']} normal, {v['ABNORMAL']} abnormal, {v['unclassified']} unclassified"]
-    d = s["detection"]
-    if d["available"]:
-        lines.append(f"beat detection vs annotations (EC57, from {d['scored_from_s']:g} s): Se {100 * d['se']:.2f} %, "
-                     f"+P {100 * d['ppv']:.2f} % (TP {d['tp']}, FN {d['fn']}, FP {d['fp']})")
-    else:
-        lines.append(f"beat detection metrics: not computed: {d['reason']}")
+    lines.append(detection_line(s["detection"]))
+    lines.extend(verdict_lines(s["verdicts_vs_annotations"]))
+    if s.get("non_beat_annotations_left_out"):
+        nb = s["non_beat_annotations_left_out"]
+        lines.append("non-beat annotations of the record, left out: " + ", ".join(f"{k} {n}" for k, n in nb.items()))
     for e in s["signal_events"]:
-        lines.append(f"signal: {e['state']} from {e['sample'] / s['fs']:.2f} s")
+        lines.append(f"signal: {e['state']} from {e['sample'] / s['fs']:.2f} s of the stream")
     b = s["board"]
     lines.append(f"board vs Python reference (positions, features, inputs checksum, scores, classes): "
                  f"{s['mismatches']} mismatches")
@@ -133,8 +151,11 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_span(sig: Signal, beats: list[BeatEvent], length_s: float = 10.0) -> tuple[float, float]:
-    """A 10-s stretch around the first abnormal beat (else the start)."""
+def plot_span(sig: Signal, beats: list[BeatEvent], length_s: float = 10.0,
+              focus: int | None = None) -> tuple[float, float]:
+    """A 10-s stretch (seconds of the stream) around focus (a sample: e.g. the first disagreement), else
+    around the first abnormal beat, else the start."""
     abnormal = [b.r_sample for b in beats if b.klass == 1]
-    start = max(0.0, abnormal[0] / sig.fs - 3.0) if abnormal else 0.0
+    at = focus if focus is not None else abnormal[0] if abnormal else None
+    start = max(0.0, at / sig.fs - 3.0) if at is not None else 0.0
     return min(start, max(0.0, sig.n / sig.fs - length_s)), length_s

@@ -82,6 +82,33 @@ def header_dir(env) -> Path:
     return Path(env.subst("$BUILD_DIR")) / "tinybeat"
 
 
+def target_commands(python: str, project: Path, build_dir: str, board_id: str, env_name: str, port: str,
+                    record: str, sketch: str) -> dict:
+    """The argv of the `evaluate` and `stream` targets of an env (both name the env: results per env).
+
+    An env building an Arduino sketch (`custom_sketch`) has no stream mode:
+    instead of "stream" it gets "stream_refusal", the one-line message its
+    `stream` target prints (exit 1), naming the env that streams.
+    """
+    elf = os.path.join(build_dir, "firmware.elf")
+    evaluate = [python, "-m", "tinybeat", "evaluate", "--project", str(project), "--elf", elf, "--board", board_id]
+    evaluate += (["--port", port] if port else []) + ["--env", env_name]
+    out = {"evaluate": evaluate}
+    if sketch:
+        out["stream_refusal"] = (
+            f"env '{env_name}' builds the sketch {sketch}, which does not speak the tinybeat stream protocol: "
+            f"`pio run -e {board_id} -t stream` streams a record through the tinybeat firmware; "
+            f"`pio run -e {env_name} -t simulate` shows this sketch's serial output")
+        return out
+    stream = [python, "-m", "tinybeat", "stream"]
+    if record:
+        stream.append(record if os.path.isabs(record) else str(project / record))
+    stream += ["--project", str(project), "--elf", elf, "--board", board_id]
+    stream += (["--port", port] if port else []) + ["--env", env_name]
+    out["stream"] = stream
+    return out
+
+
 def run(env, targets: list[str]) -> None:
     t0 = time.monotonic()
     from tinybeat.pipeline.ensure import ensure_model
@@ -112,33 +139,33 @@ def run(env, targets: list[str]) -> None:
                                    "The model was retrained before this build: see model/report.md")],
         title="Train", description="Retrain the model from data/ and model/config.yaml",
     )
-    evaluate_cmd = [
-        python, "-m", "tinybeat", "evaluate", "--project", str(project),
-        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
-        "--board", board_for_env(env),
-    ]
-    port = env.GetProjectOption("upload_port", "") or ""
-    if port:
-        evaluate_cmd += ["--port", port]
+    cmds = target_commands(python, project, env.subst("$BUILD_DIR"), board_for_env(env), env["PIOENV"],
+                           env.GetProjectOption("upload_port", "") or "",
+                           env.GetProjectOption(STREAM_RECORD_OPTION, "") or "",
+                           env.GetProjectOption(SKETCH_OPTION, "") or "")
+
+    def shell(cmd: list[str]) -> str:
+        return f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in cmd)
+
     env.AddCustomTarget(
         name="evaluate", dependencies="$BUILD_DIR/firmware.elf",
-        actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in evaluate_cmd)],
+        actions=[shell(cmds["evaluate"])],
         title="Evaluate", description="Stream the test split through the board (or the simulated board) and compare",
         always_build=True,
     )
-    stream_cmd = [
-        python, "-m", "tinybeat", "stream", "--project", str(project),
-        "--elf", os.path.join(env.subst("$BUILD_DIR"), "firmware.elf"),
-        "--board", board_for_env(env),
-    ]
-    record = env.GetProjectOption(STREAM_RECORD_OPTION, "") or ""
-    if record:
-        stream_cmd.insert(4, record if os.path.isabs(record) else str(project / record))
-    if port:
-        stream_cmd += ["--port", port]
+    if "stream" in cmds:
+        stream_action = shell(cmds["stream"])
+    else:
+        message = cmds["stream_refusal"]
+
+        def refuse(target, source, env):  # noqa: ARG001 (SCons action signature)
+            sys.stderr.write(f"\nError: {message}\n\n")
+            return 1
+
+        stream_action = env.VerboseAction(refuse, "Checking that this env's firmware can stream")
     env.AddCustomTarget(
         name="stream", dependencies="$BUILD_DIR/firmware.elf",
-        actions=[f'PYTHONPATH="{project / "python"}" ' + " ".join(f'"{a}"' for a in stream_cmd)],
+        actions=[stream_action],
         title="Stream", description="Replay an ECG record through the board's ADC (simulated) beat by beat "
                                     "and compare with the Python reference",
         always_build=True,

@@ -276,8 +276,9 @@ def records_table(paths: Sequence[Path], *, sample_rate: int | None = None):
     for path in paths:
         try:
             part = label_file(str(path), sample_rate)
-        except RecordError as exc:
-            raise DataError(path, str(exc)) from None
+        except RecordError as exc:  # its message starts with the file it names
+            file, _, reason = str(exc).partition(": ")
+            raise DataError(file, reason) from None
         if part.detection is None:
             raise DataError(path, f"record {part.record} has no beat annotations: its beats cannot be labelled "
                                   "for training (annotations: WFDB .atr, or a beats CSV beside a samples CSV)")
@@ -319,41 +320,70 @@ def load_csv_record(path: Path, sample_rate: int | None) -> Record:
     """A raw ECG as CSV: header ``ecg_mv``, one sample (millivolts) a row, at ``sample_rate`` Hz.
 
     Beat annotations, optional, sit beside it in ``<name>_beats.csv`` with the
-    header ``sample,symbol`` (0-based sample index, MIT-BIH beat symbol) or
-    ``sample,label`` (0 normal, 1 abnormal; stored as symbols N and Q).
+    header ``sample,symbol`` (0-based sample index, MIT-BIH beat symbol;
+    WFDB's non-beat marks such as ``+``, ``~``, ``|`` are left out and counted
+    in ``Record.non_beats``, any other symbol is an error naming its row) or
+    ``sample,label`` (0 normal, 1 abnormal; stored as symbols N and Q). Above
+    360 Hz the samples and beats are resampled to 360 Hz
+    (:mod:`tinybeat.recordings.resample`).
     """
     from tinybeat.frontend import analog
-    from tinybeat.recordings.records import RecordError
+    from tinybeat.recordings import resample as rs
+    from tinybeat.recordings.records import RecordError, check_rate
 
     if sample_rate is None:
         raise RecordError(f"{path}: a CSV record needs data.sample_rate (samples per second) in the config")
-    if not 125 <= sample_rate <= 360:
-        raise RecordError(f"{path}: sample rate {sample_rate} Hz is outside 125..360 Hz")
-    mv = _read_csv_column(path, "ecg_mv", float)
-    adu = np.round(np.asarray(mv) * 1000.0)  # microvolts as integer units: 1000 per mV
+    fs = check_rate(path, sample_rate)
+    mv = np.asarray(_read_csv_column(path, "ecg_mv", float))
+    n_in = len(mv)
+    if fs > rs.TARGET_FS:
+        mv = rs.resample(mv, fs)
+    adu = np.round(mv * 1000.0)  # microvolts as integer units: 1000 per mV
     adc = analog.adc_code(analog.ecg_to_pin_mv(adu, 1000.0, 0))
-    ann_samples = ann_symbols = None
+    ann_samples = ann_symbols = non_beats = None
     beats = beats_csv_path(path)
     if beats.is_file():
-        header = _csv_header(beats)
-        kind = "symbol" if "symbol" in header else "label"
-        samples = np.asarray(_read_csv_column(beats, "sample", int), dtype=np.int64)
-        values = _read_csv_column(beats, kind, str)
-        if kind == "label":
-            bad = [i for i, v in enumerate(values) if v not in ("0", "1")]
-            if bad:
-                raise RecordError(f"{beats}: row {bad[0] + 2}, column 'label': {values[bad[0]]!r} is not 0 or 1")
-            values = ["Q" if v == "1" else "N" for v in values]
-        out = np.flatnonzero((samples < 0) | (samples >= len(adc)))
-        if out.size:
-            raise RecordError(f"{beats}: row {out[0] + 2}, column 'sample': {samples[out[0]]} is outside "
-                              f"the record's 0..{len(adc) - 1}")
-        order = np.argsort(samples, kind="stable")
-        ann_samples, ann_symbols = samples[order], [values[i] for i in order]
+        ann_samples, ann_symbols, non_beats = _read_beats_csv(beats, n_in)
+        if fs > rs.TARGET_FS:
+            ann_samples = rs.resample_samples(ann_samples, fs, len(adc))
     name = path.name.split(".")[0]
-    return Record(name=name, fs=int(sample_rate), lead="csv", adc=adc, ann_samples=ann_samples,
-                  ann_symbols=None if ann_symbols is None else np.asarray(ann_symbols, dtype=str),
-                  vf_intervals=None)
+    return Record(name=name, fs=min(fs, rs.TARGET_FS), lead="csv", adc=adc, ann_samples=ann_samples,
+                  ann_symbols=ann_symbols, vf_intervals=None,
+                  resampled_from=fs if fs > rs.TARGET_FS else None, non_beats=non_beats)
+
+
+def _read_beats_csv(beats: Path, n: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(samples int64, symbols str, non-beat counts) of a beats CSV for a record of n samples, sorted by sample."""
+    from tinybeat.recordings.records import BEAT_SYMBOLS, NON_BEAT_SYMBOLS, RecordError
+
+    header = _csv_header(beats)
+    kind = "symbol" if "symbol" in header else "label"
+    samples = np.asarray(_read_csv_column(beats, "sample", int), dtype=np.int64)
+    values = _read_csv_column(beats, kind, str)
+    rows = np.arange(len(values)) + 2  # file line of each value (blank lines aside)
+    if kind == "label":
+        bad = [i for i, v in enumerate(values) if v not in ("0", "1")]
+        if bad:
+            raise RecordError(f"{beats}: row {bad[0] + 2}, column 'label': {values[bad[0]]!r} is not 0 or 1")
+        values = ["Q" if v == "1" else "N" for v in values]
+    non_beats: dict = {}
+    keep = []
+    for i, v in enumerate(values):
+        if v in BEAT_SYMBOLS:
+            keep.append(i)
+        elif v in NON_BEAT_SYMBOLS:
+            non_beats[v] = non_beats.get(v, 0) + 1
+        else:
+            raise RecordError(f"{beats}: row {rows[i]}, column 'symbol': {v!r} is not a beat symbol "
+                              f"({' '.join(BEAT_SYMBOLS)}) nor a WFDB non-beat mark ({' '.join(NON_BEAT_SYMBOLS)})")
+    out = np.flatnonzero((samples < 0) | (samples >= n))
+    if out.size:
+        raise RecordError(f"{beats}: row {out[0] + 2}, column 'sample': {samples[out[0]]} is outside "
+                          f"the record's 0..{n - 1}")
+    samples = samples[keep]
+    kept = [values[i] for i in keep]
+    order = np.argsort(samples, kind="stable")
+    return samples[order], np.asarray([kept[i] for i in order], dtype=str), non_beats
 
 
 def _open_text(path: Path):
