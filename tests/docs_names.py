@@ -248,7 +248,9 @@ def stale_python_names(rel: str, text: str) -> list[Stale]:
         for m in SHORT_RE.finditer(line):
             leaf, attr = m.groups()
             fulls = _leaf_modules().get(leaf, ())
-            if fulls and attr not in FILE_SUFFIXES and f"{leaf}.{attr}" not in _data_keys() and all(python_name_problem(f"{full}.{attr}") for full in fulls):
+            if not fulls or attr in FILE_SUFFIXES or f"{leaf}.{attr}" in _data_keys():
+                continue
+            if all(python_name_problem(f"{full}.{attr}") for full in fulls):
                 found.append(Stale(rel, no, f"{leaf}.{attr}", f"{' / '.join(fulls)} defines no {attr}"))
     return found
 
@@ -333,7 +335,8 @@ def pio_envs() -> frozenset[str]:
 def pio_targets() -> frozenset[str]:
     """PlatformIO's own targets plus the project's AddCustomTarget names."""
     names = set(PIO_BUILTIN_TARGETS)
-    for script in [*(ROOT / "extra_scripts").glob("*.py"), *(ROOT / "python" / "tinybeat" / "integrations").glob("*.py")]:
+    scripts = [*(ROOT / "extra_scripts").glob("*.py"), *(ROOT / "python" / "tinybeat" / "integrations").glob("*.py")]
+    for script in scripts:
         names |= set(re.findall(r"AddCustomTarget\(\s*name\s*=\s*[\"'](\w+)[\"']", script.read_text()))
     return frozenset(names)
 
@@ -359,13 +362,12 @@ def run_sh_modes() -> frozenset[str]:
 
 
 def run_sh_problem(words: list[str]) -> str | None:
+    """None when `./run.sh MODE [--option]` names a mode of run.sh and options its text handles."""
     if words and words[0] not in run_sh_modes():
         return f"run.sh has no mode {words[0]!r} (have: {', '.join(sorted(run_sh_modes()))})"
-    modes_with_args = [w for w in words[1:] if w.startswith("-")]
-    for flag in modes_with_args:
-        if flag not in (ROOT / "run.sh").read_text():
-            return f"run.sh does not know {flag!r}"
-    return None
+    text = (ROOT / "run.sh").read_text()
+    unknown = [w for w in words[1:] if w.startswith("-") and f"{w})" not in text]
+    return f"run.sh handles no option {unknown[0]!r} (no '{unknown[0]})' case)" if unknown else None
 
 
 COMMANDS = (
