@@ -1,7 +1,8 @@
 """Suite-wide pytest setup: the markers `pio`, `shared` and `slow`, applied here, not in the test files.
 
-- `pio`: the test (or a fixture it uses, or a helper either calls) builds with PlatformIO or runs the
-  simulated board: it references PIO, VBOARD, vboard_path, VirtualBoard, streamkit, pio_project...
+- `pio`: the test (or a fixture it uses, or a helper either calls) builds with PlatformIO (or
+  arduino-builder) or runs the simulated board: it references PIO, VBOARD, vboard_path, VirtualBoard,
+  streamkit, pio_project... (PIO_NAMES)
 - `shared`: it reads the MIT-BIH data in ../shared (MITDB, NSTDB, SHARED; it skips when they are absent).
 - `slow`: `pio`, or `shared`, or longer than a few seconds on its own (SLOW_TESTS, measured).
 
@@ -20,7 +21,8 @@ from typing import Callable, Iterable
 import pytest
 
 PIO_NAMES = frozenset({"PIO", "VBOARD", "vboard_path", "VirtualBoard", "streamkit", "build_firmware",
-                       "pio_project", "pio_test", "simulate_main"})
+                       "pio_project", "project_copy", "buildable_copy", "pio_test", "simulate_main",
+                       "arduino-builder"})
 SHARED_NAMES = frozenset({"MITDB", "NSTDB", "SHARED", "SHARED_DATA"})
 # Tests without PlatformIO or ../shared that take 10-30 s each on a loaded 2-core machine (pytest
 # --durations=40, load average 12): whole trainings, worker processes, a Dask cluster. A module name, or
@@ -36,11 +38,14 @@ SLOW_TESTS = (
 
 
 def _code_names(code: types.CodeType) -> set[str]:
-    """Global and attribute names a code object (and the functions and lambdas nested in it) uses."""
+    """Global and attribute names a code object (and the functions and lambdas nested in it) uses,
+    plus its string constants that are in PIO_NAMES (a program name such as "arduino-builder")."""
     names = set(code.co_names)
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names |= _code_names(const)
+        elif isinstance(const, str) and const in PIO_NAMES:
+            names.add(const)
     return names
 
 
