@@ -61,15 +61,23 @@ def tracked_docs(root: Path = ROOT) -> list[Path]:
 
 
 def code_spans(text: str) -> list[tuple[int, str]]:
-    """(line number, code) for every line of a fenced block and every `inline` span (1-based lines)."""
+    """(line number, code) for every line of a fenced block (backslash continuations joined) and every
+    `inline` span (1-based lines)."""
     spans: list[tuple[int, str]] = []
     fenced = False
+    held: tuple[int, str] | None = None  # a fenced line ending in a backslash, joined with the next
     for no, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("```"):
             fenced = not fenced
             continue
         if fenced:
-            spans.append((no, line))
+            if held is not None:
+                no, line = held[0], held[1] + " " + line.lstrip()
+                held = None
+            if line.rstrip().endswith("\\"):
+                held = (no, line.rstrip()[:-1])
+            else:
+                spans.append((no, line))
         else:
             spans.extend((no, m.group(1)) for m in re.finditer(r"`([^`]+)`", line))
     return spans
@@ -103,6 +111,8 @@ def _path_exists(name: str, doc_dir: Path) -> bool:
     if not clean.rstrip("/"):
         return True
     if (ROOT / clean).exists() or (doc_dir / clean).exists():
+        return True
+    if any((ROOT / clean).parent.glob((ROOT / clean).name + ".*")):  # a WFDB record: data/records/208_5min
         return True
     if "/" not in clean.rstrip("/") and doc_dir != ROOT and clean.rstrip("/") in _tracked_names(doc_dir):
         return True
@@ -169,8 +179,12 @@ def _top_level_names(module_file: str) -> dict[str, set[str]]:
 
 @lru_cache(maxsize=None)
 def _data_keys() -> frozenset[str]:
-    """Dotted keys of the board manifests and model/config.yaml (tinybeat.max_model_flash,
-    upload.maximum_size, search.metric are keys there, not modules)."""
+    """Dotted keys of the board manifests and model/config.yaml, and every section.key the config
+    schema (tinybeat.pipeline.config.Config) accepts: tinybeat.max_model_flash, upload.maximum_size,
+    search.metric are keys, not modules."""
+    import dataclasses
+    import typing
+
     import json
 
     import yaml
@@ -185,6 +199,11 @@ def _data_keys() -> frozenset[str]:
     for manifest in (ROOT / "pio" / "platforms").glob("*/boards/*.json"):
         walk(json.loads(manifest.read_text()), "")
     walk(yaml.safe_load((ROOT / "model" / "config.yaml").read_text()), "")
+    from tinybeat.pipeline import config
+
+    for section, kind in typing.get_type_hints(config.Config).items():
+        if dataclasses.is_dataclass(kind):
+            keys |= {f"{section}.{f.name}" for f in dataclasses.fields(kind)}
     return frozenset(keys)
 
 
@@ -269,10 +288,15 @@ def _raising(parser) -> None:
     def error(message: str):
         raise _ParseError(message)
     parser.error = error
-    for action in parser._actions:
-        for sub in getattr(action, "choices", None) or {}:
-            if hasattr(action.choices[sub], "error"):
-                _raising(action.choices[sub])
+    for sub in _subparsers(parser).values():
+        _raising(sub)
+
+
+def _subparsers(parser) -> dict:
+    """{name: subparser} of parser's subcommands (empty without any)."""
+    import argparse
+
+    return next((dict(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction)), {})
 
 
 @lru_cache(maxsize=None)
@@ -295,10 +319,14 @@ def _command_tokens(code: str, start: int) -> list[str]:
 
 
 def tinybeat_problem(words: list[str]) -> str | None:
-    """None when `tinybeat WORDS` parses with tinybeat.cli.build_parser(); else the parser's reason."""
-    if len(words) == 1 and not words[0].startswith("-"):
-        return _flags_problem(words)  # the command named in prose (`tinybeat predict`): it must exist
-    return _parse(words) if words else None
+    """None when `tinybeat WORDS` parses with tinybeat.cli.build_parser(), or names a subcommand and its
+    options in prose (`tinybeat predict`, `tinybeat monitor --port`); else the parser's reason."""
+    if not words:
+        return None
+    why = _parse(words)
+    if why and ("required" in why or "expected one argument" in why):
+        return _flags_problem(words)  # a command named in prose, without its values: they must exist
+    return why
 
 
 def _parse(words: list[str]) -> str | None:
@@ -316,7 +344,7 @@ def _parse(words: list[str]) -> str | None:
 
 def _flags_problem(words: list[str]) -> str | None:
     parser = _cli()
-    subs = next(a for a in parser._actions if getattr(a, "choices", None) and isinstance(a.choices, dict)).choices
+    subs = _subparsers(parser)
     if words[0] not in subs:
         return f"no subcommand {words[0]!r} (have: {', '.join(sorted(subs))})"
     known = set(parser._option_string_actions) | set(subs[words[0]]._option_string_actions)
