@@ -3,7 +3,10 @@
 #   ./run.sh setup   install what the project needs (idempotent, safe to re-run)
 #   ./run.sh main    setup, then train-or-reload the model, build the firmware and
 #                    evaluate it beat by beat on the simulated ATmega2560
-#   ./run.sh test    setup, then run every test: pytest, native, on-target (Mega and Uno) and Arduino suites
+#   ./run.sh test    setup, then the quick tests: pytest -m "not slow" (no PlatformIO build, no ../shared data,
+#                    no whole training) and the native suites without the protocol fuzzer
+#   ./run.sh test --all   setup, then every test: all of pytest, native, on-target (Mega and Uno) and
+#                    Arduino suites (what CI runs: .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")"
 PROJECT_DIR=$(pwd)
@@ -66,9 +69,28 @@ main_job() {
   "$PIO" run -e megaatmega2560 -t evaluate
 }
 
+quick_tests() {
+  log "Python tests, quick (pytest -m 'not slow'; the markers: tests/conftest.py)"
+  "$VENV/bin/python" -m pytest -q -m "not slow"
+  log "Native suites without the protocol fuzzer (pio test -e native -i native/test_protocol_fuzz)"
+  "$PIO" test -e native -i native/test_protocol_fuzz
+  log "Quick tests passed; './run.sh test --all' runs every test (CI does)"
+}
+
 tests() {
+  local all=0
+  case "${1:-}" in
+    "") ;;
+    --all) all=1 ;;
+    *) echo "usage: $0 test [--all]  (unknown option '$1')" >&2; exit 2 ;;
+  esac
+  [ $# -le 1 ] || { echo "usage: $0 test [--all]  (one option at most)" >&2; exit 2; }
   setup
-  log "Python tests (pytest)"
+  if [ "$all" -eq 0 ]; then
+    quick_tests
+    return
+  fi
+  log "Python tests, all of them (pytest)"
   "$VENV/bin/python" -m pytest -q
   log "Native suites (pio test -e native)"
   "$PIO" test -e native
@@ -83,6 +105,6 @@ tests() {
 case "${1:-}" in
   setup) setup ;;
   main) main_job ;;
-  test) tests ;;
-  *) echo "usage: $0 {setup|main|test}" >&2; exit 2 ;;
+  test) shift; tests "$@" ;;
+  *) echo "usage: $0 {setup|main|test [--all]}" >&2; exit 2 ;;
 esac

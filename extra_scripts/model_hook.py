@@ -1,4 +1,4 @@
-"""PlatformIO pre-build hook: train or reload the model and write include/tinybeat_model.h.
+"""PlatformIO pre-build hook: train or reload the model and write .pio/build/<env>/tinybeat/tinybeat_model.h.
 
 Thin on purpose: the logic lives in the tinybeat package (python/tinybeat/integrations/pio_hook.py).
 """

@@ -5,6 +5,7 @@ Not a test module (pytest collects only test_*.py); imported by the tests.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from contextlib import contextmanager
@@ -18,6 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BOARDS_DIR = ROOT / "pio" / "platforms" / "atmelavr" / "boards"
 
 # A search small enough for a test: two families, 2 folds, at most 8 trees.
+# Never copied: build output and byte code (a copy builds afresh); in model/, also stream results and the lock.
+_IGNORE = shutil.ignore_patterns(".pio", "__pycache__", "*.pyc")
+_IGNORE_MODEL = shutil.ignore_patterns("stream", ".lock")
+
 SMALL_SEARCH = {"families": ["gbt", "linear"], "cv_folds": 2, "max_trees": 8, "seed": 0}
 
 
@@ -109,17 +114,22 @@ def c_define(text: str, name: str) -> str:
     return match.group(1).strip()
 
 
-def pio_project(dest: Path) -> Path:
-    """A PlatformIO project: a copy of the firmware sources with a tiny synthetic dataset of 187 inputs.
-
-    It shares the repository's offline core (.platformio), so `pio run` works there offline.
-    """
-    for name in ("src", "lib", "extra_scripts"):
-        shutil.copytree(ROOT / name, dest / name)
+def _copy_platformio_ini(dest: Path) -> None:
+    """platformio.ini in dest, sharing the repository's offline core (.platformio), so `pio` works there offline."""
     ini = (ROOT / "platformio.ini").read_text()
     ini, n = re.subn(r"(?m)^core_dir\s*=.*$", f"core_dir = {ROOT / '.platformio'}", ini)
     assert n == 1, "platformio.ini has no core_dir line to point at the project's core"
     (dest / "platformio.ini").write_text(ini)
+
+
+def pio_project(dest: Path, with_tests: bool = False) -> Path:
+    """A PlatformIO project: a copy of the firmware sources with a tiny synthetic dataset of 187 inputs.
+
+    with_tests: also copy test/ (the pio test suites).
+    """
+    for name in ("src", "lib", "extra_scripts", *(("test",) if with_tests else ())):
+        shutil.copytree(ROOT / name, dest / name, ignore=_IGNORE)
+    _copy_platformio_ini(dest)
     X, y, groups = synthetic_table(n_rows=400, n_features=187, seed=5)
     Xt, yt, gt = synthetic_table(n_rows=120, n_features=187, seed=6)
     config = {"data": {"train": ["data/train.csv"], "test": ["data/test.csv"], "format": "header",
@@ -127,3 +137,55 @@ def pio_project(dest: Path) -> Path:
               "search": {"families": ["gbt", "linear"], "cv_folds": 2, "max_trees": 8, "seed": 0}}
     return make_project(dest, config, {"data/train.csv": header_csv(X, y, groups),
                                        "data/test.csv": header_csv(Xt, yt, gt)})
+
+
+def main_model_state() -> str | None:
+    """None when `pio run` in the project would only reload the model, else why it would train."""
+    import fcntl
+
+    from tinybeat.pipeline.artifacts import Paths, load_trained
+    from tinybeat.pipeline.config import load_config
+    from tinybeat.pipeline.ensure import fingerprint
+
+    paths = Paths(ROOT)
+    try:
+        trained = load_trained(paths)
+        if trained is None:
+            return "the project has no trained model"
+        if fingerprint(paths, load_config(paths.config)) != trained.fingerprint:
+            return "the project's model is stale (sources, config or data changed)"
+    except Exception as exc:  # a half-edited config or package: do not build there
+        return f"the project's model cannot be checked ({exc})"
+    with open(paths.model_dir / ".lock", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return "someone is training the project's model right now"
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
+def project_copy(dest: Path) -> Path:
+    """A snapshot of this project to build outside the checkout, so a `pio run` there can neither lock
+    the env nor retrain under a test: the sources, python/, test/, model/ (config and the saved model:
+    the pre-build hook reloads it when main_model_state() is None); data/ and pio/ are symlinked (read
+    only); the offline core (.platformio) is shared. Returns dest.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("src", "lib", "extra_scripts", "python", "test"):
+        shutil.copytree(ROOT / name, dest / name, ignore=_IGNORE)
+    shutil.copytree(ROOT / "model", dest / "model", ignore=_IGNORE_MODEL)
+    for name in ("data", "pio"):
+        (dest / name).symlink_to(ROOT / name, target_is_directory=True)
+    _copy_platformio_ini(dest)
+    return dest
+
+
+def buildable_copy(dest: Path) -> tuple[Path, str]:
+    """(project, where): project_copy of this project when its model is fresh ("project"), else (why)
+    a pio_project with test/ (a tiny synthetic model: seconds to train instead of minutes)."""
+    reason = "TINYBEAT_TEST_FIRMWARE_COPY is set" if os.environ.get("TINYBEAT_TEST_FIRMWARE_COPY") else \
+        main_model_state()
+    if reason is None:
+        return project_copy(dest), "project"
+    return pio_project(dest, with_tests=True), reason

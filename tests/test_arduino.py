@@ -2,8 +2,9 @@
 SerialClassifier sketch on the virtual board (protocol and text mode), and
 `tinybeat simulate` showing a firmware's serial port in a terminal.
 
-Builds in the project root when its saved model is current, else in a
-throw-away copy with a tiny synthetic dataset (as tests/test_firmware.py does).
+Builds in a snapshot of the project (projkit.project_copy) when its saved model
+is current, else in a throw-away copy with a tiny synthetic dataset (as
+tests/test_firmware.py does); never in the checkout.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from projkit import ROOT, c_define
+from projkit import ROOT, c_define, project_copy
 from test_firmware import PIO, TOOLS, _fallback_project, _main_model_state, _test_beats
 from tinybeat.device import client
 from tinybeat.core import families
@@ -59,8 +60,8 @@ def _build(project: Path, env_name: str) -> subprocess.CompletedProcess:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reason = "TINYBEAT_TEST_FIRMWARE_COPY is set" if os.environ.get("TINYBEAT_TEST_FIRMWARE_COPY") else \
         _main_model_state()
-    if reason is None:
-        return ROOT
+    if reason is None:  # a snapshot, not the checkout: a `pio run` there cannot lock or retrain under us
+        return project_copy(tmp_path_factory.mktemp("ard") / "proj")
     warnings.warn(f"test_arduino built a synthetic copy of the project: {reason}", stacklevel=1)
     return _fallback_project(tmp_path_factory.mktemp("ard") / "proj")
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from projkit import buildable_copy
+
 PROJECT = Path(__file__).resolve().parents[1]
 PIO = PROJECT / ".venv" / "bin" / "pio"
 
@@ -26,6 +28,12 @@ def offline_env() -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="module")
+def offline_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project to build in (never the checkout, where a concurrent `pio run` holds the lock)."""
+    return buildable_copy(tmp_path_factory.mktemp("offline") / "proj")[0]
+
+
 @pytest.mark.parametrize("args", [
     ["run", "-e", "megaatmega2560"],
     ["run", "-e", "native"],
@@ -36,8 +44,8 @@ def offline_env() -> dict[str, str]:
     ["run", "-e", "uno-arduino-monitor"],
     ["test", "-e", "megaatmega2560-arduino"],
 ])
-def test_pio_needs_no_registry(args: list[str]) -> None:
-    run = subprocess.run([str(PIO), *args], cwd=PROJECT, env=offline_env(), capture_output=True,
+def test_pio_needs_no_registry(args: list[str], offline_project: Path) -> None:
+    run = subprocess.run([str(PIO), *args], cwd=offline_project, env=offline_env(), capture_output=True,
                          text=True, timeout=600)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-3000:]

@@ -219,9 +219,10 @@ def hang_run(fixture_project: Path) -> PioTest:
 @needs_avr_gcc
 @needs_vboard
 def test_hang_on_simulated_avr_times_out(hang_run: PioTest) -> None:
-    """A suite that never ends on the simulated ATmega2560 fails within ~30 s with avr-vboard's TIMEOUT."""
+    """A suite that never ends on the simulated ATmega2560 fails with avr-vboard's TIMEOUT (3 s, counted in
+    simulated and wall-clock time), not by pytest's subprocess timeout (no wall-clock bound here: a loaded
+    host makes the build slower)."""
     assert hang_run.returncode != 0, hang_run.output
-    assert hang_run.seconds < 30, f"pio test took {hang_run.seconds:.0f} s"
     assert "avr-vboard: TIMEOUT" in hang_run.output and "within 3 s" in hang_run.output, hang_run.output
     # the output before the hang still arrived
     assert _case(hang_run, "test_hang", "test_passes")["status"] == "PASSED"

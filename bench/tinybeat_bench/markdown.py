@@ -148,7 +148,7 @@ NOTES = [
     "- Nodes visited: emlearn's from the numpy emulation of its generated code, tinybeat's early exit from "
     "`early_exit.nodes_visited`, both on the measured beats; the complete kernel always visits depth x trees.",
     "- tinybeat cycles come from `tinybeat.device.measure.measure` (bench/firmware/cycles_main.c) and, for the "
-    "early-exit kernel, from `early_exit.measure_avr` (bench/firmware/etree_cycles_main.c); both check bit-exact "
+    "early-exit kernel, from `tinybeat.device.etree_measure.measure_avr` (bench/firmware/etree_cycles_main.c); both check bit-exact "
     "scores against the Python reference. emlearn cycles come from bench/firmware/emlearn_main.c with the same "
     "Timer1 method (tbavr), the same inputs and flags.", ""]
 

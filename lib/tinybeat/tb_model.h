@@ -4,7 +4,7 @@
  * A model is a small descriptor (this struct, in RAM) that names its family's
  * checked kernel and points at the family's parameter struct (also in RAM);
  * the parameter struct points at the model arrays in flash (TB_FLASH). The
- * generated header (include/tinybeat_model.h) defines both, so only the model's
+ * generated header (tinybeat_model.h, in .pio/build/<env>/tinybeat/) defines both, so only the model's
  * own kernel is referenced and linked: the engine has no switch over families.
  *
  * All arithmetic is integer. Inputs are n_inputs uint8 samples (0..255 for the

@@ -1,6 +1,6 @@
 /*
  * tinybeat firmware: classifies heartbeats streamed over UART0 with the
- * generated integer model (include/tinybeat_model.h).
+ * generated integer model (tinybeat_model.h, in .pio/build/<env>/tinybeat/).
  *
  * Framed protocol (lib/tbproto, README "Serial protocol"): INFO, INFER, STATS,
  * RESET_STATS, and the stream mode's requests (stream.c); every byte from the

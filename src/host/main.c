@@ -24,7 +24,7 @@
 
 #define LINE_MAX_CHARS (TB_MODEL_N_INPUTS * 32 + 64)
 
-/* tinybeat.quantize.quantize_inputs for one value: floor((v - lo) * (255 / (hi - lo)) + 0.5), clipped.
+/* tinybeat.core.quantize.quantize_inputs for one value: floor((v - lo) * (255 / (hi - lo)) + 0.5), clipped.
  * Only called with lo <= v <= hi, so the sum is >= 0.5 and truncation equals floor (no libm needed). */
 static uint8_t quantize(double v)
 {

@@ -16,7 +16,7 @@
  *   TinyBeatLink link(Serial);
  *
  * The model is the one the project's pre-build step generated
- * (include/tinybeat_model.h); Arduino IDE users copy that file into this
+ * (.pio/build/<env>/tinybeat/tinybeat_model.h); Arduino IDE users copy it into this
  * library's src/ folder (README "Arduino").
  *
  * No heap and no floating point: scores are integers, the heart rate is in

@@ -8,7 +8,7 @@
  *   S <input index> <state>
  *   B <input index> <r_sample> <rr_pre> <rr_post> <rr_avg> <hr_x10> <flags> <x0> ... <x192>
  * and finally "D <dropped>" and "N <samples>". Exit 2 on a usage or file error.
- * Used by tests/test_frontend_exact.py and python -m tinybeat.frontend.exact.
+ * Used by tests/test_frontend_exact.py and python -m tinybeat.device.frontend_exact.
  */
 #include <stdio.h>
 #include <stdlib.h>
