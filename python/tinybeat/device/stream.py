@@ -49,7 +49,7 @@ def result_dir(project: Path, out: str | None, board_id: str, env: str | None) -
 
 
 def adc_channels(board) -> int:
-    """Analog channels of the board: the manifest's tinybeat.adc_channels, else by MCU."""
+    """Analog channels of the board: its Board.adc_channels when set, else by MCU."""
     n = getattr(board, "adc_channels", None) or MCU_ADC_CHANNELS.get(board.mcu.lower())
     if n is None:
         raise OptionError(f"board {board.id} ({board.mcu}): its number of ADC channels is unknown")
