@@ -288,8 +288,9 @@ static void test_sensor_classify_counts_cycles_on_running_timer(void)
 	mt_print(" / ");
 	mt_print_uint(sampling);
 	mt_print("\n");
-	/* the same work, plus at most a few sample interrupts */
-	MT_ASSERT_IN_RANGE((int32_t)alone, (int32_t)alone + 2000, (int32_t)sampling);
+	/* the same work, plus at most a few sample interrupts; the two spans are read from the timer at
+	 * different phases, so one may come out a few cycles short (seen: 3,019 against 3,020) */
+	MT_ASSERT_IN_RANGE((int32_t)alone - 8, (int32_t)alone + 2000, (int32_t)sampling);
 }
 
 void setup()
